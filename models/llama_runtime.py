@@ -1,0 +1,68 @@
+"""Importing llama_cpp the way a two-pane terminal app needs it.
+
+llama-cpp-python silences llama.cpp by dup2-ing file descriptors 1 and 2 onto /dev/null while a
+model loads. That is process-wide: with two panes loading in two threads, one thread can "restore"
+the other's /dev/null and lose the terminal for good, and while the TUI draws, frames vanish. So the
+fd juggling is replaced by a no-op and llama.cpp's log goes to a callback that keeps recent lines
+in memory (they make load errors explainable) and prints nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import ctypes
+import threading
+from types import ModuleType
+
+_lock = threading.Lock()
+_module: ModuleType | None = None
+_recent_log: collections.deque[str] = collections.deque(maxlen=50)
+_log_callback = None  # kept referenced so ctypes does not free it
+
+
+class _NoSuppress(contextlib.AbstractContextManager):
+    def __init__(self, disable: bool = True):
+        pass
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def llama_cpp() -> ModuleType:
+    """The llama_cpp module, imported once, quiet and thread-safe."""
+    global _module, _log_callback
+    with _lock:
+        if _module is None:
+            import llama_cpp as module
+            import llama_cpp._internals as internals
+            import llama_cpp.llama as llama_module
+
+            llama_module.suppress_stdout_stderr = _NoSuppress
+            internals.suppress_stdout_stderr = _NoSuppress
+
+            @module.llama_log_callback
+            def _keep(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+                _recent_log.append(text.decode("utf-8", errors="replace"))
+
+            _log_callback = _keep
+            module.llama_log_set(_log_callback, ctypes.c_void_p(0))
+            _module = module
+        return _module
+
+
+def recent_log_error() -> str | None:
+    """The last llama.cpp log line that reads like an error, to explain a failed load."""
+    for line in reversed(_recent_log):
+        lowered = line.lower()
+        if "error" in lowered or "failed" in lowered or "unknown" in lowered:
+            return line.strip()
+    return None
+
+
+def clear_log() -> None:
+    _recent_log.clear()
+
+
+def gpu_offload_supported() -> bool:
+    return bool(llama_cpp().llama_supports_gpu_offload())

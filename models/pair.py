@@ -1,0 +1,28 @@
+"""The two panes of a comparison and how they are set up from user choices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .embedded import DEFAULT_BASE, DEFAULT_CHAT
+from .session import PaneSession
+from .settings import ModelSpec, SamplingSettings
+
+ROLES = ("base", "chat")
+DEFAULT_SOURCES = {"base": DEFAULT_BASE, "chat": DEFAULT_CHAT}
+DEFAULT_MODES = {"base": "raw", "chat": "chat"}
+
+
+@dataclass(frozen=True)
+class PaneConfig:
+    role: str
+    spec: ModelSpec
+    mode: str
+
+
+def open_sessions(panes: list[PaneConfig], sampling: SamplingSettings) -> list[PaneSession]:
+    """One session per pane, each loading its model on its own thread right away."""
+    sessions = [PaneSession(p.role, p.spec, p.mode, sampling) for p in panes]
+    for session in sessions:
+        session.load()
+    return sessions

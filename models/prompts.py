@@ -1,0 +1,87 @@
+"""Prompt modes: each one says exactly what text reaches the model for a typed message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .errors import DuetError
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One earlier user message and the answer the pane gave to it."""
+
+    user: str
+    assistant: str
+
+
+@dataclass(frozen=True)
+class PromptText:
+    """The text a mode builds, before tokenization."""
+
+    text: str
+    add_bos: bool  # whether the tokenizer should add BOS (False when the template wrote it)
+    uses_history: bool
+    stop: tuple[str, ...] = ()
+
+
+# Renders chat messages with a model's template: messages -> PromptText.
+ChatRenderer = Callable[[list[dict]], PromptText]
+
+
+@dataclass(frozen=True)
+class PromptMode:
+    name: str
+    title: str
+    description: str
+    _build: Callable[[str, Sequence[Exchange], "ChatRenderer | None"], PromptText] = field(repr=False)
+
+    def build(self, text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+        return self._build(text, history, chat)
+
+
+def _raw(text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+    return PromptText(text=text, add_bos=True, uses_history=False)
+
+
+def _inst(text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+    return PromptText(text=f"[INST]{text}[/INST]", add_bos=True, uses_history=False)
+
+
+def _chat(text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+    if chat is None:
+        raise DuetError(
+            "this model has no chat template, so chat mode cannot format a conversation; "
+            "switch the pane to raw or inst mode, or set a chat format (e.g. --chat-format llama-2)"
+        )
+    messages: list[dict] = []
+    for turn in history:
+        messages.append({"role": "user", "content": turn.user})
+        messages.append({"role": "assistant", "content": turn.assistant})
+    messages.append({"role": "user", "content": text})
+    return chat(messages)
+
+
+RAW = PromptMode("raw", "Raw text", "The typed text, completed as-is; earlier turns are not sent.", _raw)
+INST = PromptMode(
+    "inst", "[INST] wrapping", "The typed text wrapped as [INST]text[/INST] (the course's Llama 2 style), completed as-is.", _inst
+)
+CHAT = PromptMode(
+    "chat", "Chat template", "The conversation so far, formatted by the model's own chat template.", _chat
+)
+
+MODES: dict[str, PromptMode] = {m.name: m for m in (RAW, INST, CHAT)}
+MODE_NAMES = tuple(MODES)
+
+
+def get_mode(name: str) -> PromptMode:
+    try:
+        return MODES[name]
+    except KeyError:
+        raise DuetError(f"unknown prompt mode '{name}'; choose one of {', '.join(MODES)}") from None
+
+
+def next_mode(name: str) -> str:
+    names = list(MODES)
+    return names[(names.index(name) + 1) % len(names)]

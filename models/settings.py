@@ -1,0 +1,45 @@
+"""Pydantic settings shared by every pane, so both sides of a comparison run identically."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_N_CTX = 2048
+DEFAULT_MAX_TOKENS = 256
+DEFAULT_SEED = 42
+
+
+def default_threads_per_model() -> int:
+    """Two models generate at once, so each gets half the cores (at least one)."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+class ModelSpec(BaseModel):
+    """Where a pane's GGUF comes from and how llama.cpp should load it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(description="embedded:NAME or a path to a .gguf file")
+    n_ctx: int = Field(DEFAULT_N_CTX, ge=64, description="context size; capped at the model's own")
+    n_gpu_layers: int = Field(-1, ge=-1, description="-1 offloads every layer when the build can")
+    n_threads: int | None = Field(None, ge=1, description="None: half the CPU cores")
+    chat_format: str | None = Field(
+        None, description="a llama-cpp-python chat format name to use instead of the GGUF template"
+    )
+
+
+class SamplingSettings(BaseModel):
+    """Every knob llama-cpp-python defaults differently for completion and chat, set explicitly."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float = Field(0.0, ge=0.0, le=5.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    top_k: int = Field(40, ge=0)
+    min_p: float = Field(0.05, ge=0.0, le=1.0)
+    repeat_penalty: float = Field(1.0, gt=0.0)
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
+    seed: int = Field(DEFAULT_SEED, ge=0, lt=2**32)
+    stop: tuple[str, ...] = ()

@@ -1,0 +1,1 @@
+"""Duet's user interface: the Textual app and the command line. Knows nothing of llama.cpp."""

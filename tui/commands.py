@@ -1,0 +1,255 @@
+"""Headless commands: they drive the same pane sessions as the app, without a screen."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+from concurrent.futures import Future
+
+from pydantic import ValidationError
+
+from models.errors import DuetError
+from models.events import Finished, TextDelta
+from models.info import ModelInfo
+from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, PaneConfig, open_sessions
+from models.session import PaneSession, Turn
+from models.settings import ModelSpec, SamplingSettings
+
+from .safe_text import neutralize
+
+
+class UsageError(Exception):
+    """A bad command-line value: reported in one line with exit status 2."""
+
+
+def _first_error_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "value"
+    return f"invalid {field.replace('_', '-')}: {first['msg']}"
+
+
+def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
+    configs = []
+    for role in ROLES:
+        values = {"source": getattr(args, role) or DEFAULT_SOURCES[role]}
+        for option, field in (("n_ctx", "n_ctx"), ("gpu_layers", "n_gpu_layers"), ("threads", "n_threads")):
+            if getattr(args, option, None) is not None:
+                values[field] = getattr(args, option)
+        template = getattr(args, f"{role}_template", None)
+        if template:
+            values["chat_format"] = template
+        try:
+            spec = ModelSpec(**values)
+        except ValidationError as err:
+            raise UsageError(_first_error_line(err)) from None
+        configs.append(PaneConfig(role, spec, getattr(args, f"{role}_mode", DEFAULT_MODES[role])))
+    return configs
+
+
+def sampling_settings(args: argparse.Namespace) -> SamplingSettings:
+    values = {
+        name: getattr(args, name)
+        for name in ("max_tokens", "temperature", "seed")
+        if getattr(args, name, None) is not None
+    }
+    try:
+        return SamplingSettings(**values)
+    except ValidationError as err:
+        raise UsageError(_first_error_line(err)) from None
+
+
+def _load_error(session: PaneSession) -> str | None:
+    try:
+        session.loading.result()
+    except DuetError as err:
+        return str(err)
+    return None
+
+
+# -- duet ask ----------------------------------------------------------------------------------
+def ask(args: argparse.Namespace) -> int:
+    configs = pane_configs(args)
+    sampling = sampling_settings(args)
+    sessions = open_sessions(configs, sampling)
+    try:
+        events: queue.Queue = queue.Queue()
+        futures: list[Future | None] = []
+        for session in sessions:
+            if _load_error(session) is None:
+                futures.append(session.send(args.prompt, lambda e, r=session.role: events.put((r, e))))
+            else:
+                futures.append(None)
+        if sys.stdout.isatty() and not args.json:
+            _live_view(sessions, events, futures)
+        turns = [f.result() if f is not None else None for f in futures]
+    finally:
+        for session in sessions:
+            session.close()
+    panes = [_pane_record(s, t) for s, t in zip(sessions, turns)]
+    if args.json:
+        print(json.dumps({"panes": panes}, ensure_ascii=True, indent=2))
+    else:
+        _print_panes(panes)
+    failed = [p for p in panes if p["error"]]
+    for pane in failed:
+        print(f"duet: {pane['role']} pane: {pane['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _pane_record(session: PaneSession, turn: Turn | None) -> dict:
+    """One pane's result in the shape of `duet ask --json` (also used by history and reports)."""
+    model = session.info.label if session.info else session.spec.source
+    if turn is None:
+        return {
+            "role": session.role, "model": model, "mode": session.mode, "prompt": "", "text": "",
+            "error": session.load_error,
+            "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "error"},
+        }
+    return {
+        "role": session.role,
+        "model": model,
+        "mode": turn.mode,
+        "prompt": turn.rendered.text if turn.rendered else "",
+        "text": turn.text,
+        "error": turn.error,
+        "metrics": {
+            "ttft_s": turn.metrics.ttft_s,
+            "tokens": turn.metrics.tokens,
+            "tokens_per_s": turn.metrics.tokens_per_s,
+            "stop_reason": turn.metrics.stop_reason,
+        },
+    }
+
+
+def metrics_line(metrics: dict) -> str:
+    return (
+        f"TTFT {metrics['ttft_s'] * 1000:.0f} ms · {metrics['tokens']} tokens · "
+        f"{metrics['tokens_per_s']:.1f} tok/s · {metrics['stop_reason']}"
+    )
+
+
+def _pane_renderables(panes: list[dict]):
+    from rich.panel import Panel
+    from rich.text import Text
+
+    out = []
+    for pane in panes:
+        title = Text(f"{pane['role']} · {pane['model']} · {pane['mode']}", style="bold")
+        body = Text(neutralize(pane["text"]))
+        if pane["error"]:
+            body = Text(neutralize(pane["error"]), style="red")
+        subtitle = Text(metrics_line(pane["metrics"]), style="dim")
+        out.append(Panel(body, title=title, subtitle=subtitle, title_align="left", subtitle_align="left"))
+    return out
+
+
+def _layout(panes: list[dict], width: int):
+    from rich.console import Group
+    from rich.table import Table
+
+    renderables = _pane_renderables(panes)
+    if width < 100:
+        return Group(*renderables)
+    table = Table.grid(expand=True, padding=(0, 1))
+    for _ in renderables:
+        table.add_column(ratio=1)
+    table.add_row(*renderables)
+    return table
+
+
+def _print_panes(panes: list[dict]) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=False)
+    console.print(_layout(panes, console.width))
+
+
+def _live_view(sessions: list[PaneSession], events: queue.Queue, futures: list[Future | None]) -> None:
+    """On a terminal, show both answers growing side by side while they stream."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(highlight=False)
+    texts = {s.role: "" for s in sessions}
+    pending = sum(f is not None for f in futures)
+
+    def snapshot() -> list[dict]:
+        return [
+            {
+                "role": s.role, "model": s.info.label if s.info else s.spec.source, "mode": s.mode,
+                "text": texts[s.role], "error": s.load_error,
+                "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "…"},
+            }
+            for s in sessions
+        ]
+
+    with Live(console=console, transient=True, vertical_overflow="crop", refresh_per_second=10) as live:
+        while pending:
+            role, event = events.get()
+            if isinstance(event, TextDelta):
+                texts[role] += event.text
+            elif isinstance(event, Finished):
+                pending -= 1
+            live.update(_layout(snapshot(), console.width))
+
+
+# -- duet info ---------------------------------------------------------------------------------
+def info(args: argparse.Namespace) -> int:
+    configs = pane_configs(args)
+    sessions = open_sessions(configs, SamplingSettings())
+    results = []
+    try:
+        for session in sessions:
+            error = _load_error(session)
+            results.append((session, error))
+    finally:
+        for session in sessions:
+            session.close()
+    if args.json:
+        payload = [
+            {"role": s.role, "source": s.spec.source, "error": e,
+             "info": s.info.model_dump(exclude={"chat_template"}) if s.info else None}
+            for s, e in results
+        ]
+        print(json.dumps({"models": payload}, ensure_ascii=True, indent=2))
+    else:
+        for session, error in results:
+            print(f"[{session.role}] {session.spec.source}")
+            if error:
+                print(f"  error: {neutralize(error)}")
+                continue
+            for key, value in describe(session.info):
+                print(f"  {key:<16} {neutralize(str(value))}")
+    failed = [(s, e) for s, e in results if e]
+    for session, error in failed:
+        print(f"duet: {session.role} pane: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def describe(info: ModelInfo) -> list[tuple[str, str]]:
+    offload = "yes" if info.gpu_offload_supported else "no (CPU-only llama.cpp build)"
+    return [
+        ("name", info.name),
+        ("file", info.path),
+        ("architecture", info.architecture),
+        ("size", info.size_label or "?"),
+        ("quantization", info.quantization or "?"),
+        ("file size", f"{info.file_size / 1e6:,.1f} MB"),
+        ("context", f"{info.n_ctx} of {info.context_length or '?'} tokens"),
+        ("chat template", "yes" if info.has_chat_template else "no"),
+        ("GPU offload", offload),
+        ("placement", info.placement),
+        ("threads", str(info.n_threads)),
+    ]
+
+
+# -- the app -----------------------------------------------------------------------------------
+def run_app(args: argparse.Namespace) -> int:
+    configs = pane_configs(args)
+    from .app import DuetApp
+
+    app = DuetApp(configs, SamplingSettings())
+    app.run()
+    return app.return_code or 0
