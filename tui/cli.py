@@ -64,10 +64,12 @@ SUBCOMMAND_MODULES: list[str] = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Nothing Duet does at run time needs the network; only an explicit download may.
-    os.environ["HF_HUB_OFFLINE"] = "1"
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Nothing Duet does at run time needs the network; only an explicit download command (one whose
+    # subparser sets needs_network=True) may. Set before huggingface_hub is ever imported.
+    if not getattr(args, "needs_network", False):
+        os.environ["HF_HUB_OFFLINE"] = "1"
     from . import commands
 
     try:
