@@ -126,6 +126,7 @@ class LlamaEngine:
         started = time.perf_counter()
         first = last = None
         llama.set_seed(sampling.seed)
+        _keep_cache_only_if_extended(llama, prompt.tokens)
         try:
             generator = llama.generate(
                 list(prompt.tokens),
@@ -180,6 +181,19 @@ class LlamaEngine:
         if self._llama is not None:
             self._llama.close()
             self._llama = None
+
+
+def _keep_cache_only_if_extended(llama, tokens: tuple[int, ...]) -> None:
+    """Reuse the KV cache only when the new prompt extends everything already in it.
+
+    llama-cpp-python would otherwise trim the cache back to a shared prefix and re-decode the rest;
+    on Gemma 3 (sliding-window attention) that gives different logits than a fresh evaluation, so
+    the same prompt and seed could answer differently depending on what was asked before. A chat
+    conversation, the case that matters for speed, is a pure extension and keeps its cache.
+    """
+    cached = llama.n_tokens
+    if cached and (cached > len(tokens) or llama._input_ids[:cached].tolist() != list(tokens[:cached])):
+        llama.reset()
 
 
 def _find_stop(text: str, stops: tuple[str, ...], emitted: int) -> int | None:
