@@ -16,11 +16,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> None:
-    parser.add_argument("--base", metavar="SPEC", help="left pane's model: embedded:NAME or a .gguf path (default embedded:gemma-3-270m)")
-    parser.add_argument("--chat", metavar="SPEC", help="right pane's model (default embedded:smollm2-135m-instruct)")
+    parser.add_argument(
+        "--base", metavar="SPEC",
+        help="left pane's model: embedded:NAME, a catalog name (PAIR/base, PAIR/chat, NAME), "
+        "hf:OWNER/REPO/FILE.gguf[@REV] or a .gguf path (default embedded:gemma-3-270m)",
+    )
+    parser.add_argument("--chat", metavar="SPEC", help="right pane's model, same forms (default embedded:smollm2-135m-instruct)")
+    parser.add_argument("--pair", metavar="NAME", help="both panes from a catalog pair (see: duet models list); --base/--chat win")
     if modes:
-        parser.add_argument("--base-mode", choices=MODE_NAMES, default="raw", help="prompt mode of the base pane (default raw)")
-        parser.add_argument("--chat-mode", choices=MODE_NAMES, default="chat", help="prompt mode of the chat pane (default chat)")
+        parser.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane (default raw, or the pair's)")
+        parser.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane (default chat, or the pair's)")
     parser.add_argument("--base-template", metavar="FORMAT", help="chat format for the base pane instead of its GGUF template (e.g. llama-2, chatml)")
     parser.add_argument("--chat-template", metavar="FORMAT", help="chat format for the chat pane instead of its GGUF template")
     parser.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for both models (default 2048, or the model's own if smaller)")
@@ -48,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(ask)
     _add_sampling_options(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ask.add_argument("--no-save", action="store_true", help="do not save this exchange to the history")
 
     info = sub.add_parser("info", help="show both models' metadata", allow_abbrev=False)
     _add_model_options(info, modes=False)
@@ -60,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-SUBCOMMAND_MODULES: list[str] = []
+SUBCOMMAND_MODULES: list[str] = ["tui.cmd_history", "tui.cmd_run", "tui.cmd_models"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,8 @@ from models.errors import DuetError
 from models.events import Finished, TextDelta
 from models.info import ModelInfo
 from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, PaneConfig, open_sessions
-from models.session import PaneSession, Turn
+from models.records import pane_record
+from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
 
 from .safe_text import neutralize
@@ -72,7 +73,17 @@ def _load_error(session: PaneSession) -> str | None:
 def ask(args: argparse.Namespace) -> int:
     configs = pane_configs(args)
     sampling = sampling_settings(args)
+    store = None
+    if not getattr(args, "no_save", False):
+        from .cmd_history import open_store
+
+        try:
+            store = open_store()
+        except DuetError as err:
+            print(f"duet: {err}; or pass --no-save", file=sys.stderr)
+            return 1
     sessions = open_sessions(configs, sampling)
+    interrupted = False
     try:
         events: queue.Queue = queue.Queue()
         futures: list[Future | None] = []
@@ -81,13 +92,27 @@ def ask(args: argparse.Namespace) -> int:
                 futures.append(session.send(args.prompt, lambda e, r=session.role: events.put((r, e))))
             else:
                 futures.append(None)
-        if sys.stdout.isatty() and not args.json:
-            _live_view(sessions, events, futures)
-        turns = [f.result() if f is not None else None for f in futures]
+        try:
+            if sys.stdout.isatty() and not args.json:
+                _live_view(sessions, events, futures)
+            turns = [f.result() if f is not None else None for f in futures]
+        except KeyboardInterrupt:  # keep what was generated: the answers end as "cancelled"
+            interrupted = True
+            for session in sessions:
+                session.cancel()
+            turns = [f.result() if f is not None else None for f in futures]
     finally:
         for session in sessions:
             session.close()
-    panes = [_pane_record(s, t) for s, t in zip(sessions, turns)]
+    save_error = None
+    if store is not None:
+        try:
+            with store:
+                conversation = store.start_session_conversation(sessions, kind="ask")
+                store.add_session_turn(conversation, args.prompt, sessions, turns)
+        except DuetError as err:
+            save_error = str(err)
+    panes = [pane_record(s, t) for s, t in zip(sessions, turns)]
     if args.json:
         print(json.dumps({"panes": panes}, ensure_ascii=True, indent=2))
     else:
@@ -95,32 +120,12 @@ def ask(args: argparse.Namespace) -> int:
     failed = [p for p in panes if p["error"]]
     for pane in failed:
         print(f"duet: {pane['role']} pane: {pane['error']}", file=sys.stderr)
-    return 1 if failed else 0
-
-
-def _pane_record(session: PaneSession, turn: Turn | None) -> dict:
-    """One pane's result in the shape of `duet ask --json` (also used by history and reports)."""
-    model = session.info.label if session.info else session.spec.source
-    if turn is None:
-        return {
-            "role": session.role, "model": model, "mode": session.mode, "prompt": "", "text": "",
-            "error": session.load_error,
-            "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "error"},
-        }
-    return {
-        "role": session.role,
-        "model": model,
-        "mode": turn.mode,
-        "prompt": turn.rendered.text if turn.rendered else "",
-        "text": turn.text,
-        "error": turn.error,
-        "metrics": {
-            "ttft_s": turn.metrics.ttft_s,
-            "tokens": turn.metrics.tokens,
-            "tokens_per_s": turn.metrics.tokens_per_s,
-            "stop_reason": turn.metrics.stop_reason,
-        },
-    }
+    if save_error:
+        print(f"duet: could not save to the history: {save_error}", file=sys.stderr)
+    if interrupted:
+        print("duet: interrupted; the partial answers were kept", file=sys.stderr)
+        return 130
+    return 1 if failed or save_error else 0
 
 
 def metrics_line(metrics: dict) -> str:

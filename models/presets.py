@@ -1,0 +1,195 @@
+"""Prompt presets: the course's lesson prompts built in, and user presets from a TOML file.
+
+A presets file holds one ``[[preset]]`` table per prompt::
+
+    [[preset]]
+    name = "dog"
+    text = "Tell me how to train my dog to sit"
+    chat_mode = "inst"      # optional: raw, inst or chat, per pane
+    temperature = 0.7       # optional sampling overrides: temperature, top_p, top_k, min_p,
+    max_tokens = 64         #   repeat_penalty, max_tokens, seed
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import DuetError
+from .prompts import MODE_NAMES
+from .settings import SamplingSettings
+
+SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+
+
+class Preset(BaseModel):
+    """One prompt, optionally with the prompt mode of each pane and sampling overrides."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    base_mode: str | None = None
+    chat_mode: str | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    repeat_penalty: float | None = None
+    max_tokens: int | None = None
+    seed: int | None = None
+
+    @field_validator("base_mode", "chat_mode")
+    @classmethod
+    def _known_mode(cls, value: str | None) -> str | None:
+        if value is not None and value not in MODE_NAMES:
+            raise ValueError(f"unknown prompt mode '{value}'; choose one of {', '.join(MODE_NAMES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _valid_sampling(self) -> "Preset":
+        # The same limits as the settings they override (e.g. temperature 0..5).
+        SamplingSettings(**self.sampling_overrides())
+        return self
+
+    def sampling_overrides(self) -> dict:
+        return {k: getattr(self, k) for k in SAMPLING_OVERRIDES if getattr(self, k) is not None}
+
+    def mode_for(self, role: str) -> str | None:
+        """This preset's prompt mode for the pane with ``role`` ("base" or "chat"), if it sets one."""
+        return getattr(self, f"{role}_mode", None)
+
+    def apply(self, sampling: SamplingSettings) -> SamplingSettings:
+        """``sampling`` with this preset's overrides applied."""
+        overrides = self.sampling_overrides()
+        if not overrides:
+            return sampling
+        return SamplingSettings(**{**sampling.model_dump(), **overrides})
+
+
+_DOG = "Tell me how to train my dog to sit"
+_CUSTOMER_SERVICE = (
+    "Agent: I'm here to help you with your Amazon deliver order.\n"
+    "Customer: I didn't get my item\n"
+    "Agent: I'm sorry to hear that. Which item was it?\n"
+    "Customer: the blanket\n"
+    "Agent:"
+)
+
+_BUILTIN = (
+    Preset(name="dog", text=_DOG),
+    Preset(name="mars", text="What do you think of Mars?"),
+    Preset(name="taylor-swift", text="taylor swift's best friend"),
+    Preset(name="customer-service", text=_CUSTOMER_SERVICE),
+    Preset(name="name", text="What's your name?"),
+    Preset(name="dog-inst", text=_DOG, chat_mode="inst"),
+)
+
+
+def builtin_presets() -> list[Preset]:
+    """The lesson's prompts, in the lesson's order."""
+    return list(_BUILTIN)
+
+
+def load_presets(path: str | Path) -> list[Preset]:
+    """User presets from a TOML file; DuetError naming the line or the preset and field when it is broken."""
+    path = Path(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DuetError(f"presets file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise DuetError(f"cannot read presets file {path} ({reason})") from None
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as err:
+        raise DuetError(f"presets file {path} is not valid TOML: {err}") from None
+    unknown = sorted(set(data) - {"preset"})
+    if unknown:
+        raise DuetError(
+            f"presets file {path}: unexpected key '{unknown[0]}' at the top level; "
+            "write each prompt as a [[preset]] table with name and text"
+        )
+    entries = data.get("preset")
+    if not isinstance(entries, list) or not entries:
+        raise DuetError(f"presets file {path} has no presets; add [[preset]] tables with name and text")
+    presets: list[Preset] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise DuetError(f"presets file {path}: preset {index + 1} is not a table; use [[preset]]")
+        try:
+            presets.append(Preset(**entry))
+        except ValidationError as err:
+            first = err.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            line = _line_of(source, index, field or None)
+            where = f"line {line}, " if line else ""
+            label = f" ('{entry['name']}')" if isinstance(entry.get("name"), str) else ""
+            subject = f"field '{field}'" if field else "its settings"
+            message = first["msg"].removeprefix("Value error, ")
+            raise DuetError(f"presets file {path}: {where}preset {index + 1}{label}, {subject}: {message}") from None
+    names = [p.name for p in presets]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise DuetError(f"presets file {path}: the name '{duplicates[0]}' is used by more than one preset")
+    return presets
+
+
+def _line_of(source: str, index: int, field: str | None) -> int | None:
+    """The line of the ``index``-th [[preset]] header, or of ``field`` inside that table."""
+    header = re.compile(r"^\s*\[\[\s*preset\s*\]\]")
+    any_table = re.compile(r"^\s*\[")
+    lines = source.splitlines()
+    seen = -1
+    start = None
+    for number, line in enumerate(lines, 1):
+        if header.match(line):
+            seen += 1
+            if seen == index:
+                start = number
+                break
+    if start is None:
+        return None
+    if field:
+        key = re.compile(rf"^\s*[\"']?{re.escape(field)}[\"']?\s*=")
+        for number in range(start + 1, len(lines) + 1):
+            line = lines[number - 1]
+            if any_table.match(line):
+                break
+            if key.match(line):
+                return number
+    return start
+
+
+def load_prompt_list(path: str | Path) -> list[Preset]:
+    """Prompts from a text file, one per line (blank lines and lines starting with # skipped).
+    Each becomes a preset named after its line number."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise DuetError(f"prompts file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
+        raise DuetError(f"cannot read prompts file {path} ({reason})") from None
+    presets = [
+        Preset(name=f"line-{number}", text=line.strip())
+        for number, line in enumerate(lines, 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    if not presets:
+        raise DuetError(f"prompts file {path} has no prompts; write one prompt per line")
+    return presets
+
+
+def resolve_prompts(spec: str) -> list[Preset]:
+    """``builtin`` for the lesson presets, a .toml presets file, or a text file of prompts."""
+    if spec == "builtin":
+        return builtin_presets()
+    if spec.lower().endswith(".toml"):
+        return load_presets(spec)
+    return load_prompt_list(spec)
