@@ -21,6 +21,10 @@ class Metrics(BaseModel):
 @dataclass(frozen=True)
 class TextDelta:
     text: str
+    # Live progress for status lines (the final numbers come with Finished):
+    tokens: int = 0
+    ttft_s: float = 0.0
+    tokens_per_s: float = 0.0
 
 
 @dataclass(frozen=True)

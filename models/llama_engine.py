@@ -157,7 +157,8 @@ class LlamaEngine:
                     break
                 safe = len(text) - _held_back(text, stops)
                 if safe > emitted:
-                    yield TextDelta(text[emitted:safe])
+                    rate = (tokens - 1) / (now - first) if tokens > 1 and now > first else 0.0
+                    yield TextDelta(text[emitted:safe], tokens, first - started, rate)
                     emitted = safe
                 if tokens >= sampling.max_tokens or llama.n_tokens >= n_ctx:
                     stop_reason = "length"

@@ -109,10 +109,15 @@ class PaneSession:
         """Earlier exchanges that chat mode sends (failed turns are not part of the conversation)."""
         return [Exchange(t.prompt, t.text) for t in self.turns if t.error is None]
 
-    def send(self, text: str, on_event: EventSink | None = None) -> Future:
-        """Answer ``text`` on the worker thread; the future gives the finished Turn."""
+    def send(
+        self, text: str, on_event: EventSink | None = None, sampling: SamplingSettings | None = None
+    ) -> Future:
+        """Answer ``text`` on the worker thread; the future gives the finished Turn.
+
+        ``sampling`` overrides the pane's settings for this turn only (presets use it).
+        """
         self._cancel = cancel = threading.Event()
-        turn = Turn(prompt=text, mode=self.mode, sampling=self.sampling)
+        turn = Turn(prompt=text, mode=self.mode, sampling=sampling or self.sampling)
         return self._executor.submit(self._answer, turn, cancel, on_event or (lambda event: None))
 
     def _answer(self, turn: Turn, cancel: threading.Event, on_event: EventSink) -> Turn:

@@ -1,0 +1,314 @@
+"""The Duet app: one prompt, two (or more) panes answering side by side."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Iterable
+
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from models.errors import DuetError
+from models.pair import PaneConfig
+from models.presets import Preset, builtin_presets, load_presets
+from models.prompts import MODES, next_mode
+from models.session import PaneSession
+from models.settings import SamplingSettings
+
+from .config import DuetConfig, load_config, presets_path
+from .pane import ChatPane
+from .prompt_input import PromptInput
+from .screens import HelpScreen, InspectorScreen, SettingsScreen
+
+SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+
+
+class DuetApp(App):
+    TITLE = "Duet"
+    CSS_PATH = "app.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("escape", "stop_all", "Stop", id="stop_all"),
+        Binding("ctrl+x", "stop_active", "Stop pane", show=False, id="stop_active"),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate"),
+        Binding("ctrl+l", "new_conversation", "New chat", id="new_conversation"),
+        Binding("ctrl+w", "switch_pane", "Switch pane", show=False, id="switch_pane"),
+        Binding("f2", "cycle_mode", "Mode", id="cycle_mode"),
+        Binding("f3", "inspect", "Inspect", id="inspect"),
+        Binding("f4", "presets", "Presets", id="presets"),
+        Binding("f5", "settings", "Settings", id="settings"),
+        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer"),
+        Binding("f1", "help", "Help", id="help"),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        panes: list[PaneConfig],
+        sampling: SamplingSettings | None = None,
+        config: DuetConfig | None = None,
+        session_factory=PaneSession,
+    ) -> None:
+        super().__init__()
+        self.pane_configs = panes
+        self.sampling = sampling or SamplingSettings()
+        self.sessions: dict[str, PaneSession] = {}
+        self._session_factory = session_factory
+        self._config_error: str | None = None
+        try:
+            self.config = config or load_config()
+        except DuetError as err:
+            self.config, self._config_error = DuetConfig(), str(err)
+        if self.config.keymap:
+            self.set_keymap(self.config.keymap)
+        self.presets: list[Preset] = builtin_presets()
+        self.last_prompt: str | None = None
+        self.active_index = len(panes) - 1
+
+    # -- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Container(id="panes"):
+            for config in self.pane_configs:
+                yield ChatPane(config.role, config.spec.source, config.mode, id=f"pane-{config.role}")
+        yield PromptInput(id="prompt")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.config.theme:
+            if self.config.theme in self.available_themes:
+                self.theme = self.config.theme
+            else:
+                self.notify(f"config.toml: unknown theme '{self.config.theme}'", severity="warning")
+        if self._config_error:
+            self.notify(self._config_error, severity="error", timeout=10)
+        self._load_user_presets()
+        self._mark_active()
+        self.query_one(PromptInput).focus()
+        for config in self.pane_configs:
+            self._start_session(config)
+
+    def _start_session(self, config: PaneConfig) -> None:
+        pane = self.pane(config.role)
+        session = self._session_factory(config.role, config.spec, config.mode, self.sampling)
+        self.sessions[config.role] = session
+        future = session.load()
+        future.add_done_callback(partial(self._loaded, pane))
+
+    @staticmethod
+    def _loaded(pane: ChatPane, future) -> None:  # runs on the pane's worker thread
+        error = future.exception()
+        info = None if error else future.result()
+        pane.post_message(ChatPane.Loaded(info, str(error) if error else None))
+
+    def _load_user_presets(self) -> None:
+        path = presets_path()
+        if not path.exists():
+            return
+        try:
+            self.presets = builtin_presets() + load_presets(path)
+        except DuetError as err:
+            self.notify(f"{err} (built-in presets still work)", severity="error", timeout=10)
+
+    # -- panes --------------------------------------------------------------------------------
+    def pane(self, role: str) -> ChatPane:
+        return self.query_one(f"#pane-{role}", ChatPane)
+
+    @property
+    def panes(self) -> list[ChatPane]:
+        return list(self.query(ChatPane))
+
+    @property
+    def active_pane(self) -> ChatPane:
+        return self.panes[self.active_index]
+
+    def _mark_active(self) -> None:
+        for index, pane in enumerate(self.panes):
+            pane.set_class(index == self.active_index, "-active")
+
+    @property
+    def busy(self) -> bool:
+        return any(p.busy for p in self.panes)
+
+    # -- sending ------------------------------------------------------------------------------
+    @on(PromptInput.Submitted)
+    async def _submitted(self, message: PromptInput.Submitted) -> None:
+        if await self.send(message.text):
+            self.query_one(PromptInput).clear()
+
+    @on(PromptInput.PresetKey)
+    async def _preset_key(self, message: PromptInput.PresetKey) -> None:
+        if message.number <= len(self.presets):
+            await self.fire_preset(self.presets[message.number - 1])
+        else:
+            self.notify(f"no preset {message.number}; F4 lists them")
+
+    async def send(self, text: str, preset: Preset | None = None) -> bool:
+        if self.busy:
+            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+            return False
+        self.last_prompt = text
+        for pane in self.panes:
+            await self._send_to(pane, text, preset)
+        return True
+
+    async def _send_to(self, pane: ChatPane, text: str, preset: Preset | None) -> None:
+        session = self.sessions[pane.role]
+        sampling = None
+        if preset is not None:
+            overrides = {k: getattr(preset, k) for k in SAMPLING_OVERRIDES if getattr(preset, k) is not None}
+            sampling = session.sampling.model_copy(update=overrides) if overrides else None
+        generation = await pane.begin_turn(text)
+        session.send(text, lambda event: pane.post_message(ChatPane.ModelEvent(generation, event)), sampling)
+
+    async def fire_preset(self, preset: Preset) -> None:
+        if self.busy:
+            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+            return
+        for pane in self.panes:
+            mode = getattr(preset, f"{pane.role}_mode", None)
+            if mode:
+                self._set_mode(pane, mode)
+        self.notify(f"preset: {preset.name}", timeout=2)
+        await self.send(preset.text, preset)
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_stop_all(self) -> None:
+        for session in self.sessions.values():
+            session.cancel()
+
+    def action_stop_active(self) -> None:
+        self.sessions[self.active_pane.role].cancel()
+
+    async def action_regenerate(self) -> None:
+        if self.last_prompt is None:
+            self.notify("Nothing to regenerate yet.")
+            return
+        if self.busy:
+            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+            return
+        for pane in self.panes:
+            session = self.sessions[pane.role]
+            last = session.turns[-1] if session.turns else None
+            if last is not None and last.prompt == self.last_prompt:
+                session.pop_last_turn()
+            await pane.remove_last_turn()
+        await self.send(self.last_prompt)
+
+    async def action_new_conversation(self) -> None:
+        self.action_stop_all()
+        for pane in self.panes:
+            self.sessions[pane.role].clear()
+            await pane.clear()
+        self.last_prompt = None
+        self.notify("New conversation", timeout=2)
+
+    def action_switch_pane(self) -> None:
+        self.active_index = (self.active_index + 1) % len(self.panes)
+        self._mark_active()
+
+    def action_cycle_mode(self) -> None:
+        pane = self.active_pane
+        self._set_mode(pane, next_mode(pane.mode))
+        self.notify(f"{pane.role} pane: {MODES[pane.mode].description}", timeout=4)
+
+    def _set_mode(self, pane: ChatPane, mode: str) -> None:
+        pane.mode = mode
+        self.sessions[pane.role].mode = mode
+        pane.refresh_header()
+
+    def action_inspect(self) -> None:
+        draft = self.query_one(PromptInput).text
+        entries = []
+        for pane in self.panes:
+            session = self.sessions[pane.role]
+            last = session.turns[-1] if session.turns else None
+            if last is not None and last.rendered is not None:
+                r = last.rendered
+                note = f"{r.history_used} earlier exchange(s) included" if r.history_used else ""
+                if r.dropped_turns:
+                    note += f"; {r.dropped_turns} dropped to fit the context"
+                entries.append((pane.role, f"last turn · mode {r.mode} · {r.token_count} tokens", r.text, note))
+            elif draft.strip() and session.ready:
+                try:
+                    r = session.render_preview(draft).result(timeout=10)
+                    entries.append((pane.role, f"draft · mode {r.mode} · {r.token_count} tokens", r.text, "not sent yet"))
+                except DuetError as err:
+                    entries.append((pane.role, f"mode {pane.mode}", "", str(err)))
+            else:
+                reason = last.error if last is not None and last.error else (pane.load_error or "nothing sent yet")
+                entries.append((pane.role, f"mode {pane.mode}", "", reason))
+        self.push_screen(InspectorScreen(entries))
+
+    def action_presets(self) -> None:
+        self.search_commands(
+            [
+                (f"{i}. {p.name}" if i <= 9 else p.name, partial(self._run_preset, p), _preset_help(p))
+                for i, p in enumerate(self.presets, start=1)
+            ],
+            placeholder="Search presets…",
+        )
+
+    def _run_preset(self, preset: Preset) -> None:
+        self.run_worker(self.fire_preset(preset), exclusive=False)
+
+    def action_settings(self) -> None:
+        current = {"both": self.sampling} | {r: s.sampling for r, s in self.sessions.items()}
+        self.push_screen(SettingsScreen(current), self._apply_settings)
+
+    def _apply_settings(self, result) -> None:
+        if not result:
+            return
+        target, settings = result
+        if target == "both":
+            self.sampling = settings
+            for session in self.sessions.values():
+                session.sampling = settings
+        else:
+            self.sessions[target].sampling = settings
+        self.notify(f"sampling settings applied to {'both panes' if target == 'both' else target + ' pane'}")
+
+    def action_copy_answer(self) -> None:
+        session = self.sessions[self.active_pane.role]
+        answers = [t.text for t in session.turns if t.text]
+        if not answers:
+            self.notify("No answer to copy in this pane yet.")
+            return
+        self.copy_to_clipboard(answers[-1])
+        self.notify(f"Copied the {session.role} pane's last answer ({len(answers[-1])} characters).")
+
+    def action_help(self) -> None:
+        rows = []
+        for binding in self.BINDINGS:
+            keys = self._keys_for(binding)
+            rows.append((keys, binding.description, binding.id or ""))
+        self.push_screen(HelpScreen(rows))
+
+    def _keys_for(self, binding: Binding) -> str:
+        return self.config.keymap.get(binding.id, binding.key) if binding.id else binding.key
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.action in ("quit",):
+                continue
+            yield SystemCommand(
+                binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
+            )
+        for preset in self.presets:
+            yield SystemCommand(f"Preset: {preset.name}", _preset_help(preset), partial(self._run_preset, preset))
+
+    async def on_unmount(self) -> None:
+        for session in self.sessions.values():
+            session.close()
+
+
+def _preset_help(preset: Preset) -> str:
+    first_line = preset.text.strip().splitlines()[0]
+    modes = ", ".join(f"{r} {m}" for r, m in (("base", preset.base_mode), ("chat", preset.chat_mode)) if m)
+    return first_line[:70] + (f"  [{modes}]" if modes else "")

@@ -1,0 +1,51 @@
+"""The user's config file: key remapping and where presets live."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from models.errors import DuetError
+
+
+def config_dir() -> Path:
+    override = os.environ.get("DUET_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir("duet"))
+
+
+class DuetConfig(BaseModel):
+    """config.toml, e.g.
+
+    theme = "gruvbox"
+    [keymap]
+    cycle_mode = "f2,ctrl+t"     # binding id = comma-separated keys (see the help screen for ids)
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    theme: str | None = None
+    keymap: dict[str, str] = {}
+
+
+def load_config(path: Path | None = None) -> DuetConfig:
+    path = path or config_dir() / "config.toml"
+    if not path.exists():
+        return DuetConfig()
+    try:
+        return DuetConfig(**tomllib.loads(path.read_text(encoding="utf-8")))
+    except tomllib.TOMLDecodeError as err:
+        raise DuetError(f"{path}: {err}; fix the TOML syntax") from None
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise DuetError(f"{path}: field '{field}': {first['msg']}") from None
+    except OSError as err:
+        raise DuetError(f"{path}: cannot read it ({err.strerror})") from None
+
+
+def presets_path() -> Path:
+    return config_dir() / "presets.toml"

@@ -1,0 +1,216 @@
+"""One side of the comparison: header, conversation, live status line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Markdown, Static
+from rich.text import Text
+
+from models.events import Finished, Notice, TextDelta
+from models.info import ModelInfo
+
+from .safe_text import neutralize
+
+
+def metrics_text(ttft_s: float, tokens: int, tokens_per_s: float) -> str:
+    return f"TTFT {ttft_s * 1000:.0f} ms · {tokens} tok · {tokens_per_s:.1f} tok/s"
+
+
+class UserTurn(Static):
+    DEFAULT_CSS = """
+    UserTurn { margin: 1 0 0 0; padding: 0 1; background: $boost; color: $text; }
+    """
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__(Text("› " + neutralize(prompt)))
+
+
+class AnswerTurn(Markdown):
+    DEFAULT_CSS = """
+    AnswerTurn { margin: 0; padding: 0 1; }
+    AnswerTurn.-error { color: $error; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__("", open_links=False)
+        self.text = ""
+        self._stream = None
+
+    async def stream_fragment(self, fragment: str) -> None:
+        self.text += fragment
+        if self._stream is None:
+            self._stream = Markdown.get_stream(self)
+        await self._stream.write(fragment)
+
+    async def finish(self, text: str) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self.text = text
+        # One full render after streaming: avoids the blank-code-block artefact of partial updates.
+        await self.update(text)
+
+
+class TurnNote(Static):
+    DEFAULT_CSS = """
+    TurnNote { color: $text-muted; padding: 0 1; }
+    TurnNote.-error { color: $error; }
+    """
+
+    def __init__(self, message: str, error: bool = False) -> None:
+        super().__init__(Text(neutralize(message)), classes="-error" if error else "")
+
+
+class ChatPane(Vertical):
+    """Shows one pane's conversation. The app feeds it model events; it never touches an engine."""
+
+    DEFAULT_CSS = """
+    ChatPane { width: 1fr; height: 1fr; border: round $panel-lighten-2; }
+    ChatPane.-active { border: round $accent; }
+    ChatPane > .pane-header { height: auto; padding: 0 1; background: $panel; }
+    ChatPane > .pane-log { height: 1fr; }
+    ChatPane > .pane-status { height: 1; padding: 0 1; color: $text-muted; }
+    ChatPane > .pane-status.-error { color: $error; }
+    ChatPane > .pane-status.-busy { color: $success; }
+    """
+
+    class ModelEvent(Message):
+        """A model event, posted from the pane's worker thread (post_message is thread-safe)."""
+
+        def __init__(self, generation: int, event) -> None:
+            super().__init__()
+            self.generation = generation
+            self.event = event
+
+    class Loaded(Message):
+        def __init__(self, info: ModelInfo | None, error: str | None) -> None:
+            super().__init__()
+            self.info, self.error = info, error
+
+    busy: reactive[bool] = reactive(False)
+
+    def __init__(self, role: str, source: str, mode: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.role = role
+        self.source = source
+        self.mode = mode
+        self.info: ModelInfo | None = None
+        self.load_error: str | None = None
+        self.generation = 0  # bumps on clear/regenerate so late events of old turns are ignored
+        self._answer: AnswerTurn | None = None
+        self._turn_widgets: list[list] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="pane-header")
+        yield VerticalScroll(classes="pane-log")
+        yield Static(Text("loading model…"), classes="pane-status")
+
+    def on_mount(self) -> None:
+        self.refresh_header()
+
+    # -- header and status ---------------------------------------------------------------------
+    def refresh_header(self) -> None:
+        header = Text()
+        header.append(self.role.upper(), style="bold")
+        header.append("  ")
+        if self.info:
+            header.append(neutralize(self.info.label))
+            details = " · ".join(p for p in (self.info.size_label, self.info.quantization) if p)
+            if details:
+                header.append(f" · {neutralize(details)}", style="dim")
+        else:
+            header.append(neutralize(self.source), style="dim")
+        header.append("  mode ", style="dim")
+        header.append(self.mode, style="bold")
+        if self.info:
+            header.append(f"  {self.info.placement}", style="dim")
+        self.query_one(".pane-header", Static).update(header)
+
+    def set_status(self, message: str, kind: str = "") -> None:
+        status = self.query_one(".pane-status", Static)
+        status.set_classes(f"pane-status {kind}".strip())
+        status.update(Text(neutralize(message)))
+
+    def on_chat_pane_loaded(self, message: Loaded) -> None:
+        self.info, self.load_error = message.info, message.error
+        if message.error:
+            self.set_status(f"✗ {message.error}", "-error")
+        else:
+            self.set_status(f"ready · {self.info.placement}")
+        self.refresh_header()
+
+    # -- turns --------------------------------------------------------------------------------
+    @property
+    def log(self) -> VerticalScroll:  # type: ignore[override]
+        return self.query_one(".pane-log", VerticalScroll)
+
+    async def begin_turn(self, prompt: str) -> int:
+        self.generation += 1
+        self._answer = AnswerTurn()
+        widgets = [UserTurn(prompt), self._answer]
+        self._turn_widgets.append(widgets)
+        await self.log.mount_all(widgets)
+        self.log.scroll_end(animate=False)
+        self.busy = True
+        self.set_status("● waiting for the first token…", "-busy")
+        return self.generation
+
+    async def on_chat_pane_model_event(self, message: ModelEvent) -> None:
+        if message.generation != self.generation or self._answer is None:
+            return
+        event = message.event
+        at_bottom = self.log.is_vertical_scroll_end
+        if isinstance(event, TextDelta):
+            await self._answer.stream_fragment(neutralize(event.text))
+            self.set_status(f"● {metrics_text(event.ttft_s, event.tokens, event.tokens_per_s)}", "-busy")
+        elif isinstance(event, Notice):
+            await self._add_note(event.message)
+        elif isinstance(event, Finished):
+            await self._answer.finish(neutralize(event.text))
+            m = event.metrics
+            if event.error:
+                await self._add_note(f"✗ {event.error}", error=True)
+                self.set_status(f"✗ {event.error}", "-error")
+            else:
+                if m.stop_reason == "cancelled":
+                    await self._add_note("■ stopped")
+                self.set_status(f"■ {metrics_text(m.ttft_s, m.tokens, m.tokens_per_s)} · {m.stop_reason}")
+            self._answer = None
+            self.busy = False
+        if at_bottom:
+            self.log.scroll_end(animate=False)
+
+    async def _add_note(self, message: str, error: bool = False) -> None:
+        note = TurnNote(message, error)
+        if self._turn_widgets:
+            self._turn_widgets[-1].append(note)
+        await self.log.mount(note)
+
+    async def remove_last_turn(self) -> None:
+        self.generation += 1
+        if self._turn_widgets:
+            for widget in self._turn_widgets.pop():
+                await widget.remove()
+        self._answer = None
+        self.busy = False
+
+    async def clear(self) -> None:
+        self.generation += 1
+        self._turn_widgets.clear()
+        await self.log.remove_children()
+        self._answer = None
+        self.busy = False
+        if self.load_error:
+            self.set_status(f"✗ {self.load_error}", "-error")
+        elif self.info:
+            self.set_status(f"ready · {self.info.placement}")
+
+    def last_answer(self) -> str | None:
+        for widgets in reversed(self._turn_widgets):
+            for widget in widgets:
+                if isinstance(widget, AnswerTurn) and widget.text:
+                    return widget.text
+        return None
