@@ -16,7 +16,8 @@ from statistics import mean
 
 from .safe_text import neutralize
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+# Inline text is never at the start of a line here, so list and heading markers need no escaping.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 # -- shared pieces -----------------------------------------------------------------------------
