@@ -32,20 +32,40 @@ def _first_error_line(err: ValidationError) -> str:
 
 
 def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
+    """Both panes from the options: --base/--chat win over --pair, which wins over the defaults.
+
+    A catalog model may ask for a prompt mode and a chat format (Llama 2 Chat: inst, llama-2);
+    explicit --*-mode and --*-template options win over those.
+    """
+    from models.catalog import load_catalog, pane_defaults
+
+    pair = None
+    if getattr(args, "pair", None):
+        try:
+            pair = load_catalog().pair(args.pair.strip())
+        except DuetError as err:
+            raise UsageError(str(err)) from None
     configs = []
     for role in ROLES:
-        values = {"source": getattr(args, role) or DEFAULT_SOURCES[role]}
+        source = getattr(args, role, None)
+        if not source and pair is not None:
+            member = pair.member(role)
+            source = member.origin if member.embedded else member.name
+        source = source or DEFAULT_SOURCES[role]
+        catalog_mode, catalog_format = pane_defaults(source)
+        values = {"source": source}
         for option, field in (("n_ctx", "n_ctx"), ("gpu_layers", "n_gpu_layers"), ("threads", "n_threads")):
             if getattr(args, option, None) is not None:
                 values[field] = getattr(args, option)
-        template = getattr(args, f"{role}_template", None)
+        template = getattr(args, f"{role}_template", None) or catalog_format
         if template:
             values["chat_format"] = template
         try:
             spec = ModelSpec(**values)
         except ValidationError as err:
             raise UsageError(_first_error_line(err)) from None
-        configs.append(PaneConfig(role, spec, getattr(args, f"{role}_mode", DEFAULT_MODES[role])))
+        mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES[role]
+        configs.append(PaneConfig(role, spec, mode))
     return configs
 
 
