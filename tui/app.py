@@ -33,17 +33,18 @@ class DuetApp(App):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
+    # ctrl+ bindings take priority: the prompt box (a TextArea) would otherwise swallow ctrl+w/x/y.
     BINDINGS = [
         Binding("escape", "stop_all", "Stop", id="stop_all"),
-        Binding("ctrl+x", "stop_active", "Stop pane", show=False, id="stop_active"),
-        Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate"),
-        Binding("ctrl+l", "new_conversation", "New chat", id="new_conversation"),
-        Binding("ctrl+w", "switch_pane", "Switch pane", show=False, id="switch_pane"),
+        Binding("ctrl+x", "stop_active", "Stop pane", show=False, id="stop_active", priority=True),
+        Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate", priority=True),
+        Binding("ctrl+l", "new_conversation", "New chat", id="new_conversation", priority=True),
+        Binding("ctrl+w", "switch_pane", "Switch pane", show=False, id="switch_pane", priority=True),
         Binding("f2", "cycle_mode", "Mode", id="cycle_mode"),
         Binding("f3", "inspect", "Inspect", id="inspect"),
         Binding("f4", "presets", "Presets", id="presets"),
         Binding("f5", "settings", "Settings", id="settings"),
-        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer"),
+        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]

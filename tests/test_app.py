@@ -1,0 +1,210 @@
+"""Pilot tests of the Duet app with the real embedded models (and, where exact output matters,
+a scripted engine behind the real session code)."""
+
+import asyncio
+import time
+
+import pytest
+from textual.widgets import Static
+
+from models.pair import PaneConfig
+from models.settings import ModelSpec, SamplingSettings
+from tests.scripted_engine import scripted_sessions
+from tui.app import DuetApp
+from tui.pane import AnswerTurn, ChatPane, TurnNote, UserTurn
+from tui.prompt_input import PromptInput
+from tui.screens import InspectorScreen
+
+DOG = "Tell me how to train my dog to sit"
+
+
+def configs(base="embedded:gemma-3-270m", chat="embedded:smollm2-135m-instruct"):
+    return [PaneConfig("base", ModelSpec(source=base), "raw"), PaneConfig("chat", ModelSpec(source=chat), "chat")]
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "config"
+
+
+async def wait_until(pilot, condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+def loaded(app):
+    return all(p.info is not None or p.load_error for p in app.panes)
+
+
+def idle(app):
+    return not app.busy
+
+
+def status(pane: ChatPane) -> str:
+    return str(pane.query_one(".pane-status", Static).render())
+
+
+async def type_and_send(pilot, text):
+    prompt = pilot.app.query_one(PromptInput)
+    prompt.text = text
+    await pilot.press("enter")
+
+
+async def test_sending_fills_both_panes():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=24))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        assert all("ready" in status(p) for p in app.panes)
+        await type_and_send(pilot, DOG)
+        await wait_until(pilot, lambda: app.query_one(PromptInput).text == "" and not app.busy)
+        for pane in app.panes:
+            assert [str(w.render()) for w in pane.query(UserTurn)] == ["› " + DOG]
+            answer = pane.query_one(AnswerTurn)
+            assert answer.text.strip()
+            assert "tok/s" in status(pane) and status(pane).startswith("■")
+        base, chat = app.sessions["base"].turns[0], app.sessions["chat"].turns[0]
+        assert base.text != chat.text
+
+
+async def test_both_panes_stream_at_the_same_time():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=160))
+    first_token, finished = {}, {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await type_and_send(pilot, "Write a long story about a dragon who learns to bake bread.")
+        deadline = time.monotonic() + 120
+        while (len(finished) < 2) and time.monotonic() < deadline:
+            for pane in app.panes:
+                answer = pane.query(AnswerTurn)
+                if answer and answer.first().text and pane.role not in first_token:
+                    first_token[pane.role] = time.monotonic()
+                if not pane.busy and pane.role in first_token and pane.role not in finished:
+                    finished[pane.role] = time.monotonic()
+            await pilot.pause(0.02)
+    assert set(finished) == {"base", "chat"}
+    # Both had text on screen before either of them was done.
+    assert max(first_token.values()) < min(finished.values())
+
+
+async def test_escape_stops_both_and_keeps_partial_answers():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=256))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await type_and_send(pilot, "List every country in the world, one per line:")
+        await wait_until(pilot, lambda: all(p.query(AnswerTurn).first().text for p in app.panes))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: idle(app), timeout=10)
+        for pane in app.panes:
+            turn = app.sessions[pane.role].turns[-1]
+            assert turn.metrics.stop_reason == "cancelled" and turn.text
+            assert "■ stopped" in [str(n.render()) for n in pane.query(TurnNote)]
+            assert "cancelled" in status(pane)
+
+
+async def test_ctrl_r_regenerates_and_ctrl_l_clears():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=12))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await type_and_send(pilot, "What do you think of Mars?")
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        first = {r: s.turns[-1].started_at for r, s in app.sessions.items()}
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: idle(app) and all(s.turns and s.turns[-1].started_at != first[r] for r, s in app.sessions.items()))
+        for pane in app.panes:
+            assert len(pane.query(UserTurn)) == 1 and len(app.sessions[pane.role].turns) == 1
+            assert app.sessions[pane.role].turns[0].prompt == "What do you think of Mars?"
+        await pilot.press("ctrl+l")
+        await pilot.pause(0.2)
+        for pane in app.panes:
+            assert not pane.query(UserTurn) and not app.sessions[pane.role].turns
+
+
+async def test_mode_key_changes_what_the_inspector_shows():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=8))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        assert app.active_pane.role == "chat"
+        await pilot.press("f2")  # chat -> raw
+        assert app.pane("chat").mode == "raw" and app.sessions["chat"].mode == "raw"
+        await pilot.press("f2")  # raw -> inst
+        assert app.pane("chat").mode == "inst"
+        assert "mode inst" in str(app.pane("chat").query_one(".pane-header", Static).render())
+        await type_and_send(pilot, DOG)
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        await pilot.press("f3")
+        screen = app.screen
+        assert isinstance(screen, InspectorScreen)
+        entries = {role: (heading, text) for role, heading, text, _ in screen.entries}
+        assert entries["chat"][1] == f"[INST]{DOG}[/INST]" and "mode inst" in entries["chat"][0]
+        assert entries["base"][1] == DOG and "tokens" in entries["base"][0]
+        await pilot.press("escape")
+        await pilot.press("ctrl+w", "f2")  # the other pane becomes active: base raw -> inst
+        assert app.pane("base").mode == "inst"
+
+
+async def test_presets_fire_from_digit_keys():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=8))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await pilot.press("2")
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        assert app.sessions["base"].turns[0].prompt == app.presets[1].text
+        assert app.query_one(PromptInput).text == ""
+        inst_preset = next(i for i, p in enumerate(app.presets, 1) if p.chat_mode == "inst")
+        await pilot.press(str(inst_preset))
+        await wait_until(pilot, lambda: idle(app) and len(app.sessions["chat"].turns) == 2)
+        assert app.sessions["chat"].turns[-1].rendered.text.startswith("[INST]")
+
+
+async def test_broken_presets_file_is_reported_and_builtins_still_work(isolated_config):
+    isolated_config.mkdir(parents=True)
+    (isolated_config / "presets.toml").write_text('[[preset]]\nname = "x"\ntext = \n')
+    app = DuetApp(configs(), SamplingSettings(max_tokens=4))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        messages = [n.message for n in app._notifications]
+        assert any("presets.toml" in m and "line 3" in m for m in messages), messages
+        await wait_until(pilot, lambda: loaded(app))
+        await pilot.press("1")
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        assert app.sessions["chat"].turns[0].prompt == app.presets[0].text
+
+
+async def test_a_failed_model_leaves_the_other_pane_working(tmp_path):
+    missing = str(tmp_path / "missing.gguf")
+    app = DuetApp(configs(base=missing), SamplingSettings(max_tokens=8))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        base = app.pane("base")
+        assert base.load_error and "does not exist" in status(base)
+        await type_and_send(pilot, "Hello")
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        assert app.sessions["chat"].turns[0].text
+        notes = [str(n.render()) for n in base.query(TurnNote)]
+        assert any("does not exist" in n for n in notes)
+
+
+INJECTION = "[bold red]x[/] [@click=app.quit]click[/] \x1b[2J\x1b]0;pwned\x07 done"
+
+
+async def test_markup_and_escapes_are_shown_literally():
+    app = DuetApp(configs(), SamplingSettings(max_tokens=4), session_factory=scripted_sessions({"base": INJECTION, "chat": INJECTION}))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await type_and_send(pilot, "say [bold]this[/bold] \x1b[31mred")
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        await pilot.pause(0.2)
+        assert app.is_running  # [@click=app.quit] did not quit
+        for pane in app.panes:
+            user = str(pane.query_one(UserTurn).render())
+            assert "[bold]this[/bold]" in user and "\x1b" not in user and "␛[31mred" in user
+            answer = pane.query_one(AnswerTurn)
+            assert "\x1b" not in answer.text and "␛[2J" in answer.text
+            rendered = " ".join(str(block.render()) if hasattr(block, "render") else "" for block in answer.query("*"))
+            assert "[bold red]x[/]" in rendered and "[@click=app.quit]" in rendered
+            assert "\x1b" not in rendered
