@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         allow_abbrev=False,
     )
     _add_model_options(parser)
+    _add_sampling_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     ask = sub.add_parser("ask", help="send one prompt to both models and print both answers", allow_abbrev=False)

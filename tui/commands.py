@@ -275,6 +275,6 @@ def run_app(args: argparse.Namespace) -> int:
     configs = pane_configs(args)
     from .app import DuetApp
 
-    app = DuetApp(configs, SamplingSettings())
+    app = DuetApp(configs, sampling_settings(args))
     app.run()
     return app.return_code or 0
