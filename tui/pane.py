@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from time import monotonic
+
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
@@ -13,6 +15,9 @@ from models.events import Finished, Notice, TextDelta
 from models.info import ModelInfo
 
 from .safe_text import neutralize
+
+
+STATUS_INTERVAL_S = 0.1
 
 
 def metrics_text(ttft_s: float, tokens: int, tokens_per_s: float) -> str:
@@ -102,6 +107,7 @@ class ChatPane(Vertical):
         self.generation = 0  # bumps on clear/regenerate so late events of old turns are ignored
         self._answer: AnswerTurn | None = None
         self._turn_widgets: list[list] = []
+        self._status_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Static(classes="pane-header")
@@ -165,7 +171,10 @@ class ChatPane(Vertical):
         at_bottom = self.log.is_vertical_scroll_end
         if isinstance(event, TextDelta):
             await self._answer.stream_fragment(neutralize(event.text))
-            self.set_status(f"● {metrics_text(event.ttft_s, event.tokens, event.tokens_per_s)}", "-busy")
+            now = monotonic()
+            if now - self._status_at >= STATUS_INTERVAL_S:  # a status repaint per token costs tokens/s
+                self._status_at = now
+                self.set_status(f"● {metrics_text(event.ttft_s, event.tokens, event.tokens_per_s)}", "-busy")
         elif isinstance(event, Notice):
             await self._add_note(event.message)
         elif isinstance(event, Finished):
