@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -31,6 +32,7 @@ class HubFile:
     drop_after: int | None = None  # first GET: close the connection after this many bytes
     stall_after: int | None = None  # GETs: send this many bytes, then wait for `release`
     corrupt: bool = False  # send different bytes than the advertised sha256
+    throttle_s: float = 0.0  # pause after every 256 KiB block (a slow line)
     release: threading.Event = field(default_factory=threading.Event)
     gets: int = 0
 
@@ -207,6 +209,9 @@ class FakeHub:
                     block = block[:at] + bytes([block[at] ^ 0xFF]) + block[at + 1:]
                 try:
                     handler.wfile.write(block)
+                    if entry.throttle_s:
+                        handler.wfile.flush()
+                        time.sleep(entry.throttle_s)
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(block)

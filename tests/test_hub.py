@@ -196,6 +196,35 @@ def test_not_enough_disk_space_is_refused_before_the_transfer(fake_hub, small_fi
     assert seen[-1].done_bytes == seen[-1].total_bytes == small_file.stat().st_size
 
 
+def test_cancel_keeps_the_partial_file_for_the_next_pull(fake_hub, small_file, tmp_path, monkeypatch):
+    """The model screen runs pull() on a worker thread and stops it with the cancel event."""
+    import threading
+
+    from huggingface_hub import constants
+
+    from models import hub
+    from models.catalog import parse_hf_spec
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    entry = fake_hub.add(REPO, "small.gguf", small_file, throttle_s=0.05)
+    spec = f"hf:{REPO}/small.gguf"
+    cancel = threading.Event()
+
+    def on_progress(p):
+        if p.done_bytes >= 1024 * 1024:
+            cancel.set()
+
+    with pytest.raises(hub.DownloadCancelled, match=f"run `duet models pull {spec}` to resume"):
+        hub.pull(spec, cache_dir=tmp_path / "hub", endpoint=fake_hub.url, on_progress=on_progress, cancel=cancel)
+    target = parse_hf_spec(spec)
+    status = hub.file_status(target, tmp_path / "hub")
+    assert not status.installed and 1024 * 1024 <= status.partial_bytes < entry.size
+    entry.throttle_s = 0.0
+    result = hub.pull(spec, cache_dir=tmp_path / "hub", endpoint=fake_hub.url)[0]
+    assert result.resumed_from == status.partial_bytes and result.verified
+    assert hub.file_status(target, tmp_path / "hub").installed
+
+
 def test_catalog_model_list_and_rm(fake_hub, env, small_file, chat_path, tmp_path):
     # Point a catalog entry's real repository at the fake hub: the catalog name drives everything.
     fake_hub.add("bartowski/SmolLM2-360M-Instruct-GGUF", "SmolLM2-360M-Instruct-Q4_K_M.gguf", small_file)
