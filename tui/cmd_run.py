@@ -12,7 +12,7 @@ from pathlib import Path
 
 from models.errors import DuetError
 from models.history import HistoryStore, write_private
-from models.pair import DEFAULT_MODES, open_sessions
+from models.pair import open_sessions
 from models.presets import Preset, resolve_prompts
 from models.prompts import MODE_NAMES
 from models.records import iso_time, pane_meta, pane_record
@@ -38,15 +38,15 @@ def register(subparsers) -> None:
         description=(
             "Runs every prompt through both models (both at once) and writes a report with both answers, "
             "their metrics and a summary. A pane's prompt mode comes from --base-mode/--chat-mode when given, "
-            "else from the preset, else raw (base) and chat (chat). With --repeat N each prompt runs N times "
+            "else from the preset, else the pane's usual mode (raw for base, chat for chat, or what the model's catalog entry asks for). With --repeat N each prompt runs N times "
             f"with seeds seed, seed+1, ...; without --temperature those runs sample at {REPEAT_TEMPERATURE}, "
             "since at temperature 0 every repeat would give the same answer."
         ),
     )
     run.add_argument("prompts", metavar="PROMPTS", help="'builtin' (the lesson presets), a presets .toml file, or a text file with one prompt per line")
     _add_model_options(run, modes=False)
-    run.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane for every prompt (default: the preset's, else raw)")
-    run.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane for every prompt (default: the preset's, else chat)")
+    run.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane for every prompt (default: the preset's, else the pane's usual mode: raw)")
+    run.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane for every prompt (default: the preset's, else the pane's usual mode: chat)")
     _add_sampling_options(run)
     run.add_argument("--repeat", type=int, default=1, metavar="N", help="run each prompt N times with seeds seed..seed+N-1 (default 1)")
     run.add_argument("--report", required=True, metavar="FILE", help="the report to write: FILE.md or FILE.html")
@@ -63,8 +63,9 @@ def run_command(args: argparse.Namespace) -> int:
     report_format = REPORT_FORMATS.get(Path(args.report).suffix.lower())
     if report_format is None:
         raise UsageError(f"the report must be a .md or .html file, not '{args.report}'")
-    # The sessions start in the default modes; each prompt then sets its own (see _run_one).
-    config_args = argparse.Namespace(**{**vars(args), "base_mode": DEFAULT_MODES["base"], "chat_mode": DEFAULT_MODES["chat"]})
+    # Without --*-mode the panes start in their model's default mode; each prompt then sets its
+    # own (see _run_one). An unset mode option is left out so pane_configs picks that default.
+    config_args = argparse.Namespace(**{k: v for k, v in vars(args).items() if not (k.endswith("_mode") and v is None)})
     try:
         return _run(args, report_format, pane_configs(config_args), sampling_settings(args))
     except DuetError as err:
@@ -112,6 +113,7 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
         "items": [],
     }
     sessions = open_sessions(configs, sampling)
+    default_modes = [config.mode for config in configs]
     progress = _Progress(total)
     conversation = None
     try:
@@ -132,7 +134,7 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
                 progress.begin(index, preset.name)
                 label = preset.name if args.repeat == 1 else f"{preset.name} #{repeat + 1}"
                 try:
-                    item = _run_one(sessions, preset, repeat, args, sampling, index)
+                    item = _run_one(sessions, default_modes, preset, repeat, args, sampling, index)
                 except _Interrupted as stopped:  # keep the stopped answers, saved as "cancelled"
                     _keep(stopped.item, result, jsonl, store, conversation, label)
                     raise
@@ -174,15 +176,15 @@ def _keep(item: dict, result: dict, jsonl, store: HistoryStore | None, conversat
 
 
 def _run_one(
-    sessions: list[PaneSession], preset: Preset, repeat: int, args: argparse.Namespace,
-    sampling: SamplingSettings, index: int,
+    sessions: list[PaneSession], default_modes: list[str], preset: Preset, repeat: int,
+    args: argparse.Namespace, sampling: SamplingSettings, index: int,
 ) -> dict:
     preset_sampling = preset.apply(sampling)
     seed = (preset_sampling.seed + repeat) % 2**32
     run_sampling = SamplingSettings(**{**preset_sampling.model_dump(), "seed": seed})
     futures: list[Future | None] = []
-    for session in sessions:
-        session.mode = getattr(args, f"{session.role}_mode", None) or preset.mode_for(session.role) or DEFAULT_MODES.get(session.role, "raw")
+    for session, default_mode in zip(sessions, default_modes):
+        session.mode = getattr(args, f"{session.role}_mode", None) or preset.mode_for(session.role) or default_mode
         session.sampling = run_sampling
         session.clear()  # every prompt stands alone: chat mode must not see the previous ones
         futures.append(session.send(preset.text) if session.ready else None)

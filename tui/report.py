@@ -147,6 +147,12 @@ def conversation_json(conversation: dict) -> str:
 # -- batch runs --------------------------------------------------------------------------------
 # A run result is a dict: title, created, source, repeat, notes [str], panes [pane meta],
 # sampling {...}, interrupted, items [{index, name, prompt, repeat, seed, status, panes [records]}].
+def _results_text(result: dict) -> str:
+    counts = Counter(item["status"] for item in result["items"])
+    text = f"{len(result['items'])} runs, {counts['failed']} failed"
+    return text + (f", {counts['stopped']} stopped" if counts["stopped"] else "")
+
+
 def _item_heading(item: dict, result: dict) -> str:
     heading = f"{item['index']}. {md_inline(item['name'])}"
     if result["repeat"] > 1:
@@ -163,8 +169,7 @@ def run_markdown(result: dict) -> str:
         f"- Sampling: temperature {sampling['temperature']}, max tokens {sampling['max_tokens']}, "
         f"seed {sampling['seed']}, repeat {result['repeat']}"
     )
-    failed = sum(1 for item in result["items"] if item["status"] == "failed")
-    out.append(f"- Results: {len(result['items'])} runs, {failed} failed")
+    out.append(f"- Results: {_results_text(result)}")
     out.append("")
     for note in result.get("notes") or []:
         out += [f"> **Note:** {md_inline(note)}", ""]
@@ -224,7 +229,6 @@ def _html_pane(pane: dict) -> str:
 
 def run_html(result: dict) -> str:
     sampling = result["sampling"]
-    failed = sum(1 for item in result["items"] if item["status"] == "failed")
     head = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -245,7 +249,7 @@ def run_html(result: dict) -> str:
         f"<li>Sampling: temperature {h(sampling['temperature'])}, max tokens {h(sampling['max_tokens'])}, "
         f"seed {h(sampling['seed'])}, repeat {h(result['repeat'])}</li>"
     )
-    head.append(f"<li>Results: {len(result['items'])} runs, {failed} failed</li>")
+    head.append(f"<li>Results: {h(_results_text(result))}</li>")
     head.append("</ul>")
     for note in result.get("notes") or []:
         head.append(f'<p class="note"><strong>Note:</strong> {h(note)}</p>')
