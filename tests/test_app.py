@@ -208,3 +208,30 @@ async def test_markup_and_escapes_are_shown_literally():
             rendered = " ".join(str(block.render()) if hasattr(block, "render") else "" for block in answer.query("*"))
             assert "[bold red]x[/]" in rendered and "[@click=app.quit]" in rendered
             assert "\x1b" not in rendered
+
+
+async def test_turns_are_saved_and_a_conversation_reopens():
+    from models.history import HistoryStore
+
+    app = DuetApp(configs(), SamplingSettings(max_tokens=8))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await type_and_send(pilot, "My name is Ada.")
+        await wait_until(pilot, lambda: idle(app) and app.conversation_id is not None)
+        await wait_until(pilot, lambda: HistoryStore().get(app.conversation_id)["turns"])
+        conversation_id = app.conversation_id
+        answers = {r: s.turns[0].text for r, s in app.sessions.items()}
+    stored = HistoryStore().get(conversation_id)
+    assert [t["prompt"] for t in stored["turns"]] == ["My name is Ada."]
+    assert {p["role"]: p["text"] for p in stored["turns"][0]["panes"]} == answers
+
+    again = DuetApp(configs(), SamplingSettings(max_tokens=8), resume=conversation_id)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(again) and again.conversation_id == conversation_id)
+        for pane in again.panes:
+            assert [str(w.render()) for w in pane.query(UserTurn)] == ["› My name is Ada."]
+            assert pane.query_one(AnswerTurn).text == answers[pane.role]
+        preview = again.sessions["chat"].render_preview("What is my name?").result(30)
+        assert preview.history_used == 1 and "My name is Ada." in preview.text
+        await type_and_send(pilot, "What is my name?")
+        await wait_until(pilot, lambda: idle(again) and len(HistoryStore().get(conversation_id)["turns"]) == 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Iterable
 
@@ -13,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from models.errors import DuetError
+from models.history import HistoryStore
 from models.pair import PaneConfig
 from models.presets import Preset, builtin_presets, load_presets
 from models.prompts import MODES, next_mode
@@ -20,6 +22,7 @@ from models.session import PaneSession
 from models.settings import SamplingSettings
 
 from .config import DuetConfig, load_config, presets_path
+from .history_screen import HistoryScreen
 from .pane import ChatPane
 from .prompt_input import PromptInput
 from .screens import HelpScreen, InspectorScreen, SettingsScreen
@@ -44,6 +47,7 @@ class DuetApp(App):
         Binding("f3", "inspect", "Inspect", id="inspect"),
         Binding("f4", "presets", "Presets", id="presets"),
         Binding("f5", "settings", "Settings", id="settings"),
+        Binding("f6", "history", "History", id="history"),
         Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
@@ -55,6 +59,8 @@ class DuetApp(App):
         sampling: SamplingSettings | None = None,
         config: DuetConfig | None = None,
         session_factory=PaneSession,
+        history: HistoryStore | None = None,
+        resume: int | None = None,
     ) -> None:
         super().__init__()
         self.pane_configs = panes
@@ -71,6 +77,9 @@ class DuetApp(App):
         self.presets: list[Preset] = builtin_presets()
         self.last_prompt: str | None = None
         self.active_index = len(panes) - 1
+        self.history = history
+        self.conversation_id: int | None = None
+        self._resume = resume
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -93,6 +102,19 @@ class DuetApp(App):
         self.query_one(PromptInput).focus()
         for config in self.pane_configs:
             self._start_session(config)
+        self._open_history()
+
+    def _open_history(self) -> None:
+        if self.history is None:
+            try:
+                self.history = HistoryStore()
+            except DuetError as err:
+                self.notify(f"{err} (conversations will not be saved)", severity="error", timeout=10)
+                return
+        if self.history.set_aside:
+            self.notify(f"the history database was damaged and set aside as {self.history.set_aside}", severity="warning", timeout=10)
+        if self._resume is not None:
+            self.run_worker(self.reopen(self._resume))
 
     def _start_session(self, config: PaneConfig) -> None:
         pane = self.pane(config.role)
@@ -154,18 +176,33 @@ class DuetApp(App):
             self.notify("Still answering: Esc stops both panes first.", severity="warning")
             return False
         self.last_prompt = text
-        for pane in self.panes:
-            await self._send_to(pane, text, preset)
+        futures = [await self._send_to(pane, text, preset) for pane in self.panes]
+        self.run_worker(self._save_when_done(text, futures, preset))
         return True
 
-    async def _send_to(self, pane: ChatPane, text: str, preset: Preset | None) -> None:
+    async def _save_when_done(self, prompt: str, futures, preset: Preset | None) -> None:
+        """Save the turn once every pane has finished (stopped and failed answers included)."""
+        turns = [await asyncio.wrap_future(f) for f in futures]
+        if self.history is None:
+            return
+        sessions = [self.sessions[p.role] for p in self.panes]
+        try:
+            if self.conversation_id is None or not self.history.exists(self.conversation_id):
+                self.conversation_id = self.history.start_session_conversation(sessions, kind="app")
+            self.history.add_session_turn(
+                self.conversation_id, prompt, sessions, turns, label=preset.name if preset else None
+            )
+        except DuetError as err:
+            self.notify(f"could not save this turn: {err}", severity="error")
+
+    async def _send_to(self, pane: ChatPane, text: str, preset: Preset | None):
         session = self.sessions[pane.role]
         sampling = None
         if preset is not None:
             overrides = {k: getattr(preset, k) for k in SAMPLING_OVERRIDES if getattr(preset, k) is not None}
             sampling = session.sampling.model_copy(update=overrides) if overrides else None
         generation = await pane.begin_turn(text)
-        session.send(text, lambda event: pane.post_message(ChatPane.ModelEvent(generation, event)), sampling)
+        return session.send(text, lambda event: pane.post_message(ChatPane.ModelEvent(generation, event)), sampling)
 
     async def fire_preset(self, preset: Preset) -> None:
         if self.busy:
@@ -207,7 +244,40 @@ class DuetApp(App):
             self.sessions[pane.role].clear()
             await pane.clear()
         self.last_prompt = None
+        self.conversation_id = None
         self.notify("New conversation", timeout=2)
+
+    def action_history(self) -> None:
+        if self.history is None:
+            self.notify("History is not available (see the earlier error).", severity="warning")
+            return
+
+        def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                self.run_worker(self.reopen(conversation_id))
+
+        self.push_screen(HistoryScreen(self.history), chosen)
+
+    async def reopen(self, conversation_id: int) -> None:
+        """Show a saved conversation in the panes and continue it (chat mode gets its history)."""
+        if self.busy:
+            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+            return
+        try:
+            restored = self.history.restore_turns(conversation_id)
+        except DuetError as err:
+            self.notify(str(err), severity="error")
+            return
+        for pane in self.panes:
+            session = self.sessions[pane.role]
+            session.clear()
+            await pane.clear()
+            for turn in restored.get(pane.role, []):
+                session.turns.append(turn)
+                await pane.show_saved_turn(turn.prompt, turn.text, turn.error, turn.metrics)
+        self.conversation_id = conversation_id
+        self.last_prompt = None
+        self.notify(f"Reopened conversation #{conversation_id}", timeout=3)
 
     def action_switch_pane(self) -> None:
         self.active_index = (self.active_index + 1) % len(self.panes)
@@ -307,6 +377,8 @@ class DuetApp(App):
     async def on_unmount(self) -> None:
         for session in self.sessions.values():
             session.close()
+        if self.history is not None:
+            self.history.close()
 
 
 def _preset_help(preset: Preset) -> str:

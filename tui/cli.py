@@ -47,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_model_options(parser)
     _add_sampling_options(parser)
+    parser.add_argument(
+        "--resume", nargs="?", const="last", metavar="ID",
+        help="reopen a saved conversation in the app (the latest when no ID is given)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     ask = sub.add_parser("ask", help="send one prompt to both models and print both answers", allow_abbrev=False)

@@ -275,6 +275,23 @@ def run_app(args: argparse.Namespace) -> int:
     configs = pane_configs(args)
     from .app import DuetApp
 
-    app = DuetApp(configs, sampling_settings(args))
+    resume = None
+    if getattr(args, "resume", None):
+        from models.history import HistoryStore
+
+        try:
+            with HistoryStore() as store:
+                if args.resume == "last":
+                    latest = store.list(limit=1)
+                    if not latest:
+                        raise UsageError("there is no saved conversation to resume yet")
+                    resume = latest[0]["id"]
+                elif args.resume.isdigit() and store.exists(int(args.resume)):
+                    resume = int(args.resume)
+                else:
+                    raise UsageError(f"no conversation {args.resume} in the history; see: duet history list")
+        except DuetError as err:
+            raise UsageError(str(err)) from None
+    app = DuetApp(configs, sampling_settings(args), resume=resume)
     app.run()
     return app.return_code or 0

@@ -192,6 +192,11 @@ class ChatPane(Vertical):
         if at_bottom:
             self.log.scroll_end(animate=False)
 
+    async def show_saved_turn(self, prompt: str, text: str, error: str | None, metrics) -> None:
+        """A turn from the history, shown as it was when it finished."""
+        await self.begin_turn(prompt)
+        await self.on_chat_pane_model_event(self.ModelEvent(self.generation, Finished(text, metrics, error)))
+
     async def _add_note(self, message: str, error: bool = False) -> None:
         note = TurnNote(message, error)
         if self._turn_widgets:
