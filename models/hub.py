@@ -372,14 +372,22 @@ def pull(
     endpoint: str | None = None,
     token: str | bool | None = None,
     free_bytes: int | None = None,
+    force_online: bool = False,
 ) -> list[PullResult]:
     """Download what ``spec`` names (a pair, a catalog model, or hf:OWNER/REPO/FILE.gguf[@REV]).
 
     Blocks until done; run it on a worker thread from a UI. ``on_progress`` gets PullProgress
-    records from that thread; setting ``cancel`` stops the transfer within about a MiB, keeping the
-    partial file for the next pull (DownloadCancelled is raised). ``free_bytes`` overrides the
-    measured free disk space (for tests). Raises DuetError with a one-line message on failure.
+    records from that thread; setting ``cancel`` stops the transfer within about a MiB of data,
+    keeping the partial file for the next pull (DownloadCancelled is raised). ``free_bytes``
+    overrides the measured free disk space (for tests). Raises DuetError with a one-line message.
+
+    The app runs with HF_HUB_OFFLINE=1 (set by `duet` itself); ``force_online=True`` lifts it for
+    this pull only, for a download the user explicitly asked for.
     """
+    if force_online:
+        with _online():
+            return pull(spec, on_progress=on_progress, cancel=cancel, cache_dir=cache_dir, endpoint=endpoint,
+                        token=token, free_bytes=free_bytes)
     targets = [t for t in targets_for(spec) if t.hub is not None]
     if not targets:
         raise DuetError(f"{spec} ships inside Duet's packages; there is nothing to download")
@@ -396,6 +404,33 @@ def pull(
             free_bytes=free_bytes, index=index, count=len(targets),
         ))
     return results
+
+
+_online_lock = threading.Lock()
+_online_users = 0
+
+
+class _online:
+    """huggingface_hub's offline switch turned off while at least one forced pull runs."""
+
+    def __enter__(self) -> None:
+        global _online_users
+        from huggingface_hub import constants
+
+        with _online_lock:
+            if _online_users == 0:
+                _online._saved_global = constants.HF_HUB_OFFLINE
+            _online_users += 1
+            constants.HF_HUB_OFFLINE = False
+
+    def __exit__(self, *exc) -> None:
+        global _online_users
+        from huggingface_hub import constants
+
+        with _online_lock:
+            _online_users -= 1
+            if _online_users == 0:
+                constants.HF_HUB_OFFLINE = _online._saved_global
 
 
 def _partial_done(hub: HubFile, cache: Path) -> int:

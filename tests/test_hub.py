@@ -204,6 +204,7 @@ def test_cancel_keeps_the_partial_file_for_the_next_pull(fake_hub, small_file, t
 
     from models import hub
     from models.catalog import parse_hf_spec
+    from models.errors import DuetError
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     entry = fake_hub.add(REPO, "small.gguf", small_file, throttle_s=0.05)
@@ -220,7 +221,12 @@ def test_cancel_keeps_the_partial_file_for_the_next_pull(fake_hub, small_file, t
     status = hub.file_status(target, tmp_path / "hub")
     assert not status.installed and 1024 * 1024 <= status.partial_bytes < entry.size
     entry.throttle_s = 0.0
-    result = hub.pull(spec, cache_dir=tmp_path / "hub", endpoint=fake_hub.url)[0]
+    # The app runs offline; a pull the user asked for lifts that for itself only.
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(DuetError, match="HF_HUB_OFFLINE is set"):
+        hub.pull(spec, cache_dir=tmp_path / "hub", endpoint=fake_hub.url)
+    result = hub.pull(spec, cache_dir=tmp_path / "hub", endpoint=fake_hub.url, force_online=True)[0]
+    assert constants.HF_HUB_OFFLINE is True
     assert result.resumed_from == status.partial_bytes and result.verified
     assert hub.file_status(target, tmp_path / "hub").installed
 
