@@ -32,7 +32,11 @@ class LlamaEngine:
         header = read_header(resolved.path)
         info = model_info_from_header(header, resolved.label)
         lib = llama_runtime.llama_cpp()
-        n_ctx = min(self.spec.n_ctx, info.context_length or self.spec.n_ctx)
+        # llama.cpp pads the context to a multiple of 256; ask for that size up front so that
+        # llama-cpp-python's token buffers and the real context agree.
+        n_ctx = -(-self.spec.n_ctx // 256) * 256
+        if info.context_length and info.context_length >= 256:
+            n_ctx = min(n_ctx, info.context_length)
         n_threads = self.spec.n_threads or default_threads_per_model()
         llama_runtime.clear_log()
         try:

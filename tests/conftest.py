@@ -1,5 +1,6 @@
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Tests never write to the user's real history or config (subprocesses inherit these).
+os.environ.setdefault("DUET_DATA_DIR", tempfile.mkdtemp(prefix="duet-test-data-"))
+os.environ.setdefault("DUET_CONFIG_DIR", tempfile.mkdtemp(prefix="duet-test-config-"))
 
 
 @pytest.fixture(scope="session")

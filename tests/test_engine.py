@@ -203,3 +203,15 @@ def test_stop_strings_end_the_answer(chat):
     assert turn.metrics.stop_reason == "stop"
     assert "5" not in turn.text
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == turn.text
+
+
+def test_small_context_is_padded_like_llama_cpp_does():
+    """llama.cpp rounds the context up to 256; a prompt that fits that must not crash the buffers."""
+    session = PaneSession("base", ModelSpec(source="embedded:gemma-3-270m", n_ctx=64), "raw", SamplingSettings(max_tokens=8))
+    try:
+        info = session.load().result(60)
+        assert info.n_ctx == 256
+        turn, _ = answer(session, "word " * 57)
+        assert turn.error is None and turn.metrics.tokens > 0
+    finally:
+        session.close()
