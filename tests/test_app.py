@@ -235,3 +235,39 @@ async def test_turns_are_saved_and_a_conversation_reopens():
         assert preview.history_used == 1 and "My name is Ada." in preview.text
         await type_and_send(pilot, "What is my name?")
         await wait_until(pilot, lambda: idle(again) and len(HistoryStore().get(conversation_id)["turns"]) == 2)
+
+
+async def test_settings_screen_keymap_and_copy(isolated_config):
+    from textual.widgets import Input
+
+    from tui.screens import SettingsScreen
+
+    isolated_config.mkdir(parents=True, exist_ok=True)
+    (isolated_config / "config.toml").write_text('[keymap]\ncycle_mode = "f9"\n')
+    answers = {"base": "base answer", "chat": "chat answer"}
+    app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions(answers))
+    copied = []
+    app.copy_to_clipboard = copied.append
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await pilot.press("f9")  # remapped from f2
+        assert app.pane("chat").mode == "raw"
+        await pilot.press("f5")
+        assert isinstance(app.screen, SettingsScreen)
+        temperature = app.screen.query_one("#field-temperature", Input)
+        temperature.value = "-3"
+        temperature.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, SettingsScreen)  # refused, with a message
+        assert "temperature" in str(app.screen.query_one("#settings-error", Static).render())
+        temperature.value = "0.5"
+        app.screen.query_one("#field-max_tokens", Input).value = "99"
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, SettingsScreen)
+        for session in app.sessions.values():
+            assert session.sampling.temperature == 0.5 and session.sampling.max_tokens == 99
+        await type_and_send(pilot, "hi")
+        await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
+        await pilot.press("ctrl+y")
+        assert copied == ["chat answer"]

@@ -113,13 +113,14 @@ class SettingsScreen(ModalScreen[tuple[str, SamplingSettings] | None]):
             yield Static("Sampling settings", classes="title")
             options = [("both panes", "both")] + [(f"{r} pane only", r) for r in self.current if r != "both"]
             yield Select(options, value=self.target, allow_blank=False, id="target")
-            for field, label in SAMPLING_FIELDS:
+            with VerticalScroll():
+                for field, label in SAMPLING_FIELDS:
+                    with Horizontal():
+                        yield Label(label)
+                        yield Input(str(getattr(shown, field)), id=f"field-{field}")
                 with Horizontal():
-                    yield Label(label)
-                    yield Input(str(getattr(shown, field)), id=f"field-{field}")
-            with Horizontal():
-                yield Label("stop strings (comma sep.)")
-                yield Input(", ".join(shown.stop), id="field-stop")
+                    yield Label("stop strings (comma sep.)")
+                    yield Input(", ".join(shown.stop), id="field-stop")
             yield Static("", id="settings-error")
             with Horizontal():
                 yield Button("Apply", variant="primary", id="apply")
