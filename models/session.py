@@ -44,6 +44,10 @@ class Turn:
 
 
 def make_engine(spec: ModelSpec) -> Engine:
+    from .openai_engine import OpenAIEngine, is_remote_source
+
+    if is_remote_source(spec.source):  # http(s)://HOST:PORT/v1#MODEL: an OpenAI-compatible server
+        return OpenAIEngine(spec)
     from .llama_engine import LlamaEngine
 
     return LlamaEngine(spec)
