@@ -56,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="send one prompt to both models and print both answers", allow_abbrev=False)
     ask.add_argument("prompt", metavar="PROMPT", help="the text sent to both models")
     _add_model_options(ask)
+    ask.add_argument("--third", metavar="SPEC", help="a third pane after base and chat: any model source, e.g. http://HOST:PORT/v1#MODEL")
+    ask.add_argument("--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)")
     _add_sampling_options(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ask.add_argument("--no-save", action="store_true", help="do not save this exchange to the history")

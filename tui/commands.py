@@ -46,7 +46,8 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
         except DuetError as err:
             raise UsageError(str(err)) from None
     configs = []
-    for role in ROLES:
+    roles = ROLES + (("third",) if getattr(args, "third", None) else ())  # duet ask --third SPEC
+    for role in roles:
         source = getattr(args, role, None)
         if not source and pair is not None:
             member = pair.member(role)
@@ -64,7 +65,7 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
             spec = ModelSpec(**values)
         except ValidationError as err:
             raise UsageError(_first_error_line(err)) from None
-        mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES[role]
+        mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES.get(role, "chat")
         configs.append(PaneConfig(role, spec, mode))
     return configs
 
