@@ -515,3 +515,22 @@ def test_duet_ask_with_a_remote_third_pane(server):
     third = panes[2]
     assert third["error"] is None and third["mode"] == "raw" and "Paris" in third["text"]
     assert third["model"] == f"{MODEL_ID} @ {server.split('//')[1].split('/')[0]}" and third["metrics"]["tokens"] == 8
+
+
+def test_llama_cpp_server_tokenizer_counts_the_templated_chat_prompt(stub):
+    def tokenize(handler):
+        handler.reply(200, {"tokens": list(range(len(handler.server.requests[-1][2]["content"].split())))})
+
+    def apply_template(handler):
+        handler.reply(200, {"prompt": "<|im_start|>user hi there <|im_end|> <|im_start|>assistant"})
+
+    srv, url = stub({"POST /tokenize": tokenize, "POST /apply-template": apply_template})
+    engine = OpenAIEngine(ModelSpec(source=f"{url}#stub-model"))
+    engine.load()
+    raw = engine.render(get_mode("raw"), "one two three", [], SamplingSettings())
+    chat = engine.render(get_mode("chat"), "hi there", [], SamplingSettings())
+    engine.close()
+    assert raw.token_count == 3 and not raw.token_count_estimated
+    assert chat.token_count == 5 and not chat.token_count_estimated
+    assert any(r == "POST /apply-template" and b["messages"] == [{"role": "user", "content": "hi there"}] for r, _, b in srv.requests)
+    assert not any(r == "POST /extras/tokenize" for r, _, _ in srv.requests)  # found /tokenize first
