@@ -32,7 +32,9 @@ class ModelInfo(BaseModel):
 
     @property
     def placement(self) -> str:
-        """'CPU' or how many layers went to the GPU, for a pane header."""
+        """'CPU', how many layers went to the GPU, or 'server', for a pane header."""
+        if self.architecture == "remote":
+            return "server"
         if not self.gpu_layers:
             return "CPU"
         total = (self.n_layers or 0) + 1  # llama.cpp counts the output layer too

@@ -534,3 +534,44 @@ def test_llama_cpp_server_tokenizer_counts_the_templated_chat_prompt(stub):
     assert chat.token_count == 5 and not chat.token_count_estimated
     assert any(r == "POST /apply-template" and b["messages"] == [{"role": "user", "content": "hi there"}] for r, _, b in srv.requests)
     assert not any(r == "POST /extras/tokenize" for r, _, _ in srv.requests)  # found /tokenize first
+
+
+async def test_app_with_a_remote_third_pane_at_120_columns(server, tmp_path, monkeypatch):
+    """The app's third pane talks to the server; all three answer, keys act on it, layout holds."""
+    from textual.widgets import Static
+
+    from models.pair import PaneConfig
+    from tui.app import DuetApp
+    from tui.pane import AnswerTurn
+    from tui.prompt_input import PromptInput
+
+    monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path / "config"))
+    panes = [
+        PaneConfig("base", ModelSpec(source="embedded:gemma-3-270m"), "raw"),
+        PaneConfig("chat", ModelSpec(source="embedded:smollm2-135m-instruct"), "chat"),
+        PaneConfig("third", ModelSpec(source=f"{server}#{MODEL_ID}"), "chat"),
+    ]
+    app = DuetApp(panes, SamplingSettings(max_tokens=12))
+    async with app.run_test(size=(120, 36)) as pilot:
+        while not all(p.info or p.load_error for p in app.panes):
+            await pilot.pause(0.05)
+        third = app.pane("third")
+        assert third.load_error is None
+        header = str(third.query_one(".pane-header", Static).render())
+        assert "THIRD" in header and "server" in header and "mode chat" in header
+        assert not app.query_one("#panes").has_class("-stacked")
+        assert all(p.size.width >= 38 for p in app.panes)
+        app.query_one(PromptInput).text = "The capital of France is"
+        await pilot.press("enter")
+        while app.busy or not all(s.turns for s in app.sessions.values()):
+            await pilot.pause(0.05)
+        for pane in app.panes:
+            assert pane.query_one(AnswerTurn).text.strip(), pane.role
+            assert "tok/s" in str(pane.query_one(".pane-status", Static).render())
+        assert app.active_pane.role == "third"
+        await pilot.press("f2")  # chat -> raw on the third pane
+        assert app.sessions["third"].mode == "raw"
+        await pilot.resize_terminal(100, 36)
+        await pilot.pause(0.1)
+        assert app.query_one("#panes").has_class("-stacked")

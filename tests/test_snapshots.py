@@ -21,12 +21,13 @@ def isolated_config(tmp_path, monkeypatch):
     monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path / "data"))
 
 
-def make_app():
+def make_app(third: bool = False):
     panes = [
         PaneConfig("base", ModelSpec(source="base"), "raw"),
         PaneConfig("chat", ModelSpec(source="chat"), "chat"),
-    ]
-    return DuetApp(panes, SamplingSettings(), session_factory=scripted_sessions({"base": BASE_ANSWER, "chat": CHAT_ANSWER}))
+    ] + ([PaneConfig("third", ModelSpec(source="third"), "chat")] if third else [])
+    answers = {"base": BASE_ANSWER, "chat": CHAT_ANSWER, "third": CHAT_ANSWER}
+    return DuetApp(panes, SamplingSettings(), session_factory=scripted_sessions(answers))
 
 
 async def send_dog(pilot):
@@ -49,3 +50,7 @@ def test_layout(snap_compare, size):
 
 def test_narrow_terminal_stacks_panes(snap_compare):
     assert snap_compare(make_app(), terminal_size=(70, 30), run_before=send_dog)
+
+
+def test_three_panes_at_120_columns(snap_compare):
+    assert snap_compare(make_app(third=True), terminal_size=(120, 30), run_before=send_dog)

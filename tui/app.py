@@ -30,10 +30,18 @@ from .screens import HelpScreen, InspectorScreen, SettingsScreen
 SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
 
 
+class PaneRow(Container):
+    """The panes side by side, stacked instead when each would get fewer than 40 columns."""
+
+    MIN_PANE_WIDTH = 40
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.width < self.MIN_PANE_WIDTH * len(self.children), "-stacked")
+
+
 class DuetApp(App):
     TITLE = "Duet"
     CSS_PATH = "app.tcss"
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
     # ctrl+ bindings take priority: the prompt box (a TextArea) would otherwise swallow ctrl+w/x/y.
@@ -83,7 +91,7 @@ class DuetApp(App):
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        with Container(id="panes"):
+        with PaneRow(id="panes"):
             for config in self.pane_configs:
                 yield ChatPane(config.role, config.spec.source, config.mode, id=f"pane-{config.role}")
         yield PromptInput(id="prompt")

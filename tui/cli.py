@@ -23,11 +23,17 @@ def _add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> N
     )
     parser.add_argument("--chat", metavar="SPEC", help="right pane's model, same forms (default embedded:smollm2-135m-instruct)")
     parser.add_argument("--pair", metavar="NAME", help="both panes from a catalog pair (see: duet models list); --base/--chat win")
+    parser.add_argument(
+        "--third", metavar="SPEC",
+        help="a third pane after base and chat: any model source, e.g. a server http://HOST:PORT/v1#MODEL",
+    )
     if modes:
         parser.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane (default raw, or the pair's)")
         parser.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane (default chat, or the pair's)")
+        parser.add_argument("--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)")
     parser.add_argument("--base-template", metavar="FORMAT", help="chat format for the base pane instead of its GGUF template (e.g. llama-2, chatml)")
     parser.add_argument("--chat-template", metavar="FORMAT", help="chat format for the chat pane instead of its GGUF template")
+    parser.add_argument("--third-template", metavar="FORMAT", help="chat format for the third pane instead of its GGUF template")
     parser.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for both models (default 2048, or the model's own if smaller)")
     parser.add_argument("--gpu-layers", type=int, default=None, metavar="N", help="layers to offload to the GPU when the build supports it (default -1 = all)")
     parser.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads per model (default: half the cores each)")
@@ -56,8 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="send one prompt to both models and print both answers", allow_abbrev=False)
     ask.add_argument("prompt", metavar="PROMPT", help="the text sent to both models")
     _add_model_options(ask)
-    ask.add_argument("--third", metavar="SPEC", help="a third pane after base and chat: any model source, e.g. http://HOST:PORT/v1#MODEL")
-    ask.add_argument("--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)")
     _add_sampling_options(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ask.add_argument("--no-save", action="store_true", help="do not save this exchange to the history")

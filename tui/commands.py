@@ -255,6 +255,12 @@ def info(args: argparse.Namespace) -> int:
 
 
 def describe(info: ModelInfo) -> list[tuple[str, str]]:
+    if info.architecture == "remote":
+        return [
+            ("name", info.name),
+            ("server", info.path),
+            ("runs on", "the server (its own template, context and hardware)"),
+        ]
     offload = "yes" if info.gpu_offload_supported else "no (CPU-only llama.cpp build)"
     return [
         ("name", info.name),
