@@ -23,6 +23,7 @@ from models.settings import SamplingSettings
 
 from .config import DuetConfig, load_config, presets_path
 from .history_screen import HistoryScreen
+from .models_screen import ModelsScreen
 from .pane import ChatPane
 from .prompt_input import PromptInput
 from .screens import HelpScreen, InspectorScreen, SettingsScreen
@@ -35,8 +36,14 @@ class PaneRow(Container):
 
     MIN_PANE_WIDTH = 40
 
+    def on_mount(self) -> None:
+        self._arrange(self.app.size.width)  # decided before the first layout, not after it
+
     def on_resize(self, event) -> None:
-        self.set_class(event.size.width < self.MIN_PANE_WIDTH * len(self.children), "-stacked")
+        self._arrange(event.size.width)
+
+    def _arrange(self, width: int) -> None:
+        self.set_class(width < self.MIN_PANE_WIDTH * len(self.children), "-stacked")
 
 
 class DuetApp(App):
@@ -55,8 +62,10 @@ class DuetApp(App):
         Binding("f3", "inspect", "Inspect", id="inspect"),
         Binding("f4", "presets", "Presets", id="presets"),
         Binding("f5", "settings", "Settings", id="settings"),
-        Binding("f6", "history", "History", id="history"),
-        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True),
+        # The prompt box (TextArea) binds f6/f7 to selection; these win while on the main screen.
+        Binding("f6", "history", "History", id="history", priority=True, show=False),
+        Binding("f7", "models", "Models", id="models", priority=True, show=False),
+        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True, show=False),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -256,6 +265,8 @@ class DuetApp(App):
         self.notify("New conversation", timeout=2)
 
     def action_history(self) -> None:
+        if len(self.screen_stack) > 1:
+            return
         if self.history is None:
             self.notify("History is not available (see the earlier error).", severity="warning")
             return
@@ -265,6 +276,31 @@ class DuetApp(App):
                 self.run_worker(self.reopen(conversation_id))
 
         self.push_screen(HistoryScreen(self.history), chosen)
+
+    def action_models(self) -> None:
+        if len(self.screen_stack) > 1:
+            return
+
+        def chosen(result: tuple[str, str] | None) -> None:
+            if result is not None:
+                self.switch_model(*result)
+
+        self.push_screen(ModelsScreen([p.role for p in self.panes], self.active_pane.role), chosen)
+
+    def switch_model(self, role: str, source: str) -> None:
+        """Load another model into one pane, in the background; the other panes stay usable."""
+        from models.catalog import pane_defaults
+
+        pane, session = self.pane(role), self.sessions[role]
+        if pane.busy:
+            self.notify(f"The {role} pane is answering: Esc stops it first.", severity="warning")
+            return
+        mode, chat_format = pane_defaults(source)
+        spec = session.spec.model_copy(update={"source": source, "chat_format": chat_format})
+        pane.begin_loading(source)
+        if mode:
+            self._set_mode(pane, mode)
+        session.switch_model(spec).add_done_callback(partial(self._loaded, pane))
 
     async def reopen(self, conversation_id: int) -> None:
         """Show a saved conversation in the panes and continue it (chat mode gets its history)."""

@@ -140,6 +140,11 @@ class ChatPane(Vertical):
         status.set_classes(f"pane-status {kind}".strip())
         status.update(Text(neutralize(message)))
 
+    def begin_loading(self, source: str) -> None:
+        self.source, self.info, self.load_error = source, None, None
+        self.refresh_header()
+        self.set_status(f"loading {source}…")
+
     def on_chat_pane_loaded(self, message: Loaded) -> None:
         self.info, self.load_error = message.info, message.error
         if message.error:
