@@ -348,11 +348,11 @@ class DuetApp(App):
                 note = f"{r.history_used} earlier exchange(s) included" if r.history_used else ""
                 if r.dropped_turns:
                     note += f"; {r.dropped_turns} dropped to fit the context"
-                entries.append((pane.role, f"last turn · mode {r.mode} · {r.token_count} tokens", r.text, note))
+                entries.append((pane.role, f"last turn · mode {r.mode} · {_token_count(r)} tokens", r.text, note))
             elif draft.strip() and session.ready:
                 try:
                     r = session.render_preview(draft).result(timeout=10)
-                    entries.append((pane.role, f"draft · mode {r.mode} · {r.token_count} tokens", r.text, "not sent yet"))
+                    entries.append((pane.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet"))
                 except DuetError as err:
                     entries.append((pane.role, f"mode {pane.mode}", "", str(err)))
             else:
@@ -423,6 +423,12 @@ class DuetApp(App):
             session.close()
         if self.history is not None:
             self.history.close()
+
+
+def _token_count(rendered) -> str:
+    """A server that cannot tokenize gets an estimate, shown as such (~N)."""
+    estimated = getattr(rendered, "token_count_estimated", False)
+    return f"~{rendered.token_count}" if estimated else str(rendered.token_count)
 
 
 def _preset_help(preset: Preset) -> str:
