@@ -18,6 +18,7 @@ from models.records import pane_record
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
 
+from .report import metrics_text
 from .safe_text import neutralize
 
 
@@ -149,13 +150,6 @@ def ask(args: argparse.Namespace) -> int:
     return 1 if failed or save_error else 0
 
 
-def metrics_line(metrics: dict) -> str:
-    return (
-        f"TTFT {metrics['ttft_s'] * 1000:.0f} ms · {metrics['tokens']} tokens · "
-        f"{metrics['tokens_per_s']:.1f} tok/s · {metrics['stop_reason']}"
-    )
-
-
 def _pane_renderables(panes: list[dict]):
     from rich.panel import Panel
     from rich.text import Text
@@ -166,7 +160,7 @@ def _pane_renderables(panes: list[dict]):
         body = Text(neutralize(pane["text"]))
         if pane["error"]:
             body = Text(neutralize(pane["error"]), style="red")
-        subtitle = Text(metrics_line(pane["metrics"]), style="dim")
+        subtitle = Text(metrics_text(pane["metrics"]), style="dim")
         out.append(Panel(body, title=title, subtitle=subtitle, title_align="left", subtitle_align="left"))
     return out
 
