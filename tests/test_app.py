@@ -271,3 +271,35 @@ async def test_settings_screen_keymap_and_copy(isolated_config):
         await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
         await pilot.press("ctrl+y")
         assert copied == ["chat answer"]
+
+
+async def test_long_answers_freeze_finished_paragraphs():
+    """Past a few thousand characters, whole paragraphs move into one widget so appends stay cheap."""
+    from textual.app import App
+
+    from models.events import Finished, Metrics, TextDelta
+    from tui.pane import FrozenAnswer
+
+    class PaneApp(App):
+        def compose(self):
+            yield ChatPane("chat", "scripted", "chat")
+
+    paragraph = "Some words in a paragraph that goes on for a while. " * 3 + "\n\n"
+    text = paragraph * 80 + "```\ncode block\n```\n\nthe end"
+    app = PaneApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(ChatPane)
+        generation = await pane.begin_turn("long please")
+        for i in range(0, len(text), 37):
+            await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, TextDelta(text[i : i + 37])))
+        answer = pane.query_one(AnswerTurn)
+        assert answer.frozen and len(pane.query(FrozenAnswer)) == len(answer.frozen)
+        assert len(answer._live) < AnswerTurn.FREEZE_CHARS + len(paragraph) + 40
+        await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, Finished(text, Metrics())))
+        await pilot.pause()
+        assert answer.text == text
+        assert "".join(f.source for f in answer.frozen) + answer._live == text
+        assert all(f.size.height > 0 for f in answer.frozen)
+        await pane.remove_last_turn()
+        await pilot.pause()
+        assert not pane.query(FrozenAnswer) and not pane.query(AnswerTurn)

@@ -33,30 +33,71 @@ class UserTurn(Static):
         super().__init__(Text("› " + neutralize(prompt)))
 
 
+class FrozenAnswer(Static):
+    """The finished early part of a long answer, as one widget (see AnswerTurn)."""
+
+    DEFAULT_CSS = """
+    FrozenAnswer { margin: 0; padding: 0 1; }
+    """
+
+    def __init__(self, source: str) -> None:
+        from rich.markdown import Markdown as RichMarkdown
+
+        super().__init__(RichMarkdown(source, hyperlinks=False))  # Markdown, never Rich markup
+        self.source = source
+
+
 class AnswerTurn(Markdown):
+    """A streaming answer. Textual lays out every Markdown block on each growth of the last one, so
+    a long answer would cost more per token as it grows; whole paragraphs beyond FREEZE_CHARS are
+    moved into a single FrozenAnswer above, keeping the live Markdown (and the cost) small."""
+
     DEFAULT_CSS = """
     AnswerTurn { margin: 0; padding: 0 1; }
     AnswerTurn.-error { color: $error; }
     """
+    FREEZE_CHARS = 4000
 
     def __init__(self) -> None:
         super().__init__("", open_links=False)
         self.text = ""
+        self.frozen: list[FrozenAnswer] = []
+        self._live = ""  # the part of `text` this Markdown widget shows
         self._stream = None
 
     async def stream_fragment(self, fragment: str) -> None:
         self.text += fragment
+        self._live += fragment
+        if len(self._live) > self.FREEZE_CHARS and await self._freeze():
+            return
         if self._stream is None:
             self._stream = Markdown.get_stream(self)
         await self._stream.write(fragment)
+
+    async def _freeze(self) -> bool:
+        cut = self._live.rfind("\n\n") + 2
+        head = self._live[:cut]
+        if cut < 2 or head.count("```") % 2:  # only at a paragraph break outside a code block
+            return False
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        frozen = FrozenAnswer(head)
+        self.frozen.append(frozen)
+        await self.parent.mount(frozen, before=self)
+        self._live = self._live[cut:]
+        await self.update(self._live)
+        return True
 
     async def finish(self, text: str) -> None:
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
         self.text = text
+        if not self.frozen:
+            self._live = text
         # One full render after streaming: avoids the blank-code-block artefact of partial updates.
-        await self.update(text)
+        await self.update(self._live)
 
 
 class TurnNote(Static):
@@ -212,6 +253,8 @@ class ChatPane(Vertical):
         self.generation += 1
         if self._turn_widgets:
             for widget in self._turn_widgets.pop():
+                for frozen in getattr(widget, "frozen", []):
+                    await frozen.remove()
                 await widget.remove()
         self._answer = None
         self.busy = False

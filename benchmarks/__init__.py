@@ -1,0 +1,1 @@
+"""Benchmarks: Duet measured against bare llama-cpp-python in the same run (`python -m benchmarks`)."""

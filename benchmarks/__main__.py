@@ -1,0 +1,58 @@
+"""python -m benchmarks [--quick] [--json FILE]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def machine() -> dict:
+    import importlib.metadata
+
+    from models.llama_runtime import gpu_offload_supported
+
+    return {
+        "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+        "llama_cpp_python": importlib.metadata.version("llama-cpp-python"),
+        "textual": importlib.metadata.version("textual"), "gpu_offload": gpu_offload_supported(),
+    }
+
+
+def table(results: list[dict]) -> str:
+    rows = [("figure", "duet", "bare", "ratio", "target", "ok")]
+    for r in results:
+        rows.append((r["figure"], f"{r['duet']:.3g} {r['unit']}", f"{r['bare']:.3g} {r['unit']}", f"{r['ratio']:.3f}",
+                     r["target"], "yes" if r["pass"] else "NO"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and tokens (under 2 minutes)")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    from .figures import run_all
+
+    info = machine()
+    results = run_all(args.quick)
+    print(f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
+          f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}")
+    print(table(results))
+    for r in results:
+        extra = {k: v for k, v in r.items() if k not in ("figure", "duet", "bare", "ratio", "target", "pass", "unit", "samples")}
+        if extra:
+            print(f"  {r['figure'].split('.')[0]}: {json.dumps(extra, default=str)}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"machine": info, "quick": args.quick, "results": results}, fh, indent=2, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

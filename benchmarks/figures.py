@@ -1,0 +1,347 @@
+"""Each figure: Duet measured against bare llama-cpp-python in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from models.embedded import DEFAULT_BASE, DEFAULT_CHAT, embedded_path
+from models.events import Finished, TextDelta
+from models.history import HistoryStore
+from models.llama_engine import LlamaEngine
+from models.pair import PaneConfig
+from models.prompts import RAW
+from models.settings import ModelSpec, SamplingSettings, default_threads_per_model
+
+from .bare import bare_llama, bare_stream
+from .stats import decode_rate, interleave, median, percentile, ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+# A prompt both embedded models continue for hundreds of tokens without stopping.
+LONG_PROMPT = "Chapter 1. The history of the Roman Empire begins"
+
+
+def _result(name, duet, bare, value_ratio, target, ok, unit, **extra) -> dict:
+    return {"figure": name, "duet": duet, "bare": bare, "ratio": value_ratio, "target": target,
+            "pass": bool(ok), "unit": unit, **extra}
+
+
+# -- 1. engine overhead ----------------------------------------------------------------------
+def engine_overhead(repeats: int, max_tokens: int) -> dict:
+    threads = default_threads_per_model()
+    engine = LlamaEngine(ModelSpec(source=DEFAULT_BASE, n_threads=threads))
+    engine.load()
+    llama = engine._llama  # the same loaded model for both sides: only the code around it differs
+    sampling = SamplingSettings(max_tokens=max_tokens)
+    counts = {"duet": [], "bare": []}
+
+    def duet() -> float:
+        llama.reset()
+        rendered = engine.render(RAW, LONG_PROMPT, [], sampling)
+        times = []
+        for event in engine.stream(rendered, sampling, threading.Event()):
+            if isinstance(event, TextDelta):
+                times.append(time.perf_counter())
+            elif isinstance(event, Finished):
+                counts["duet"].append(event.metrics.tokens)
+        return decode_rate(times)
+
+    def bare() -> float:
+        run = bare_stream(llama, LONG_PROMPT, sampling)
+        counts["bare"].append(len(run["times"]))
+        return decode_rate(run["times"])
+
+    duet_rates, bare_rates = interleave(repeats, duet, bare)
+    engine.close()
+    d, b = median(duet_rates), median(bare_rates)
+    return _result("1. engine tokens/s (one pane)", d, b, ratio(d, b), ">= 0.97", ratio(d, b) >= 0.97, "tok/s",
+                   tokens={k: sorted(set(v)) for k, v in counts.items()}, samples={"duet": duet_rates, "bare": bare_rates})
+
+
+# -- app helpers -----------------------------------------------------------------------------
+def _app(panes: list[PaneConfig], sampling: SamplingSettings, data_dir: str):
+    from tui.app import DuetApp
+
+    return DuetApp(panes, sampling, history=HistoryStore(Path(data_dir) / "history.db"))
+
+
+async def _wait(pilot, condition, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("benchmark step timed out")
+        await pilot.pause(0.01)
+
+
+def _loaded(app) -> bool:
+    return all(p.info is not None or p.load_error for p in app.panes)
+
+
+async def _send_and_wait(app, pilot, text: str) -> float:
+    counts = {r: len(s.turns) for r, s in app.sessions.items()}
+    started = time.perf_counter()
+    await app.send(text)
+    await _wait(pilot, lambda: not app.busy and all(len(s.turns) > counts[r] for r, s in app.sessions.items()))
+    return time.perf_counter() - started
+
+
+def _run_app(panes, sampling, data_dir, body):
+    async def main():
+        app = _app(panes, sampling, data_dir)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await _wait(pilot, lambda: _loaded(app))
+            return await body(app, pilot)
+
+    return asyncio.run(main())
+
+
+# -- 2. app overhead -------------------------------------------------------------------------
+def app_overhead(repeats: int, max_tokens: int, data_dir: str) -> dict:
+    threads = default_threads_per_model()
+    sampling = SamplingSettings(max_tokens=max_tokens)
+    panes = [PaneConfig("base", ModelSpec(source=DEFAULT_BASE, n_threads=threads), "raw")]
+    llama = bare_llama(embedded_path("gemma-3-270m"), threads)
+
+    async def one_turn(app, pilot):
+        await _send_and_wait(app, pilot, LONG_PROMPT)
+        return app.sessions["base"].turns[-1].metrics.tokens_per_s
+
+    duet_rates, bare_rates = interleave(
+        repeats,
+        lambda: _run_app(panes, sampling, data_dir, one_turn),
+        lambda: decode_rate(bare_stream(llama, LONG_PROMPT, sampling)["times"]),
+    )
+    d, b = median(duet_rates), median(bare_rates)
+    return _result("2. app tokens/s (one pane, streaming into the widget)", d, b, ratio(d, b), ">= 0.95",
+                   ratio(d, b) >= 0.95, "tok/s", samples={"duet": duet_rates, "bare": bare_rates})
+
+
+# -- 3. two panes at once --------------------------------------------------------------------
+def two_panes(repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[int, int]]) -> dict:
+    sampling = SamplingSettings(max_tokens=max_tokens)
+    bare_base = bare_llama(embedded_path("gemma-3-270m"), os.cpu_count() or 2)
+    bare_chat = bare_llama(embedded_path("smollm2-135m-instruct"), os.cpu_count() or 2)
+
+    def bare_sequential() -> float:
+        started = time.perf_counter()
+        bare_stream(bare_base, LONG_PROMPT, sampling)
+        bare_stream(bare_chat, LONG_PROMPT, sampling)
+        return time.perf_counter() - started
+
+    by_split = {}
+    for base_threads, chat_threads in splits:
+        panes = [
+            PaneConfig("base", ModelSpec(source=DEFAULT_BASE, n_threads=base_threads), "raw"),
+            PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT, n_threads=chat_threads), "raw"),
+        ]
+        ttfts = []
+
+        async def both(app, pilot):
+            wall = await _send_and_wait(app, pilot, LONG_PROMPT)
+            ttfts.append({r: s.turns[-1].metrics.ttft_s for r, s in app.sessions.items()})
+            return wall
+
+        walls, bares = interleave(repeats, lambda: _run_app(panes, sampling, data_dir, both), bare_sequential)
+        by_split[f"{base_threads}+{chat_threads}"] = {
+            "wall_s": median(walls), "bare_sequential_s": median(bares), "ratio": ratio(median(walls), median(bares)),
+            "ttft_s": {r: median([t[r] for t in ttfts]) for r in ("base", "chat")},
+        }
+    best = min(by_split, key=lambda k: by_split[k]["ratio"])
+    default = f"{default_threads_per_model()}+{default_threads_per_model()}"
+    chosen = by_split.get(default, by_split[best])
+    return _result("3. two panes: wall time vs both bare runs in sequence", chosen["wall_s"], chosen["bare_sequential_s"],
+                   chosen["ratio"], "<= 1.0", chosen["ratio"] <= 1.0, "s", default_split=default, best_split=best,
+                   splits=by_split, ttft_s=chosen["ttft_s"])
+
+
+# -- 4. long answers -------------------------------------------------------------------------
+def long_answer(appends: int) -> dict:
+    from textual.app import App
+
+    from tui.pane import ChatPane
+
+    class PaneApp(App):
+        def compose(self):
+            yield ChatPane("chat", "bench", "chat")
+
+    word = " lorem"
+
+    async def cost_at(tokens_before: int) -> float:
+        app = PaneApp()
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(ChatPane)
+            generation = await pane.begin_turn("prompt")
+            lines = [" ".join(["lorem"] * 12) for _ in range(tokens_before // 12)]
+            prefill = "\n\n".join(lines) + "\n\n"  # paragraphs, like a real long answer
+            await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, TextDelta(prefill)))
+            answer = pane._answer
+            await _drain(answer, pilot)
+            started = time.perf_counter()
+            for _ in range(appends):
+                await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, TextDelta(word)))
+                await _drain(answer, pilot)
+            elapsed = time.perf_counter() - started
+            assert len(answer.text) >= len(prefill) + appends * len(word)
+            return elapsed / appends
+
+    async def both():
+        short = [await cost_at(200) for _ in range(2)]
+        long = [await cost_at(8000) for _ in range(2)]
+        return median(short), median(long)
+
+    short, long = asyncio.run(both())
+    return _result("4. append cost at 8,000 vs 200 tokens", long * 1000, short * 1000, ratio(long, short), "<= 1.2",
+                   ratio(long, short) <= 1.2, "ms/append")
+
+
+async def _drain(answer, pilot) -> None:
+    stream = answer._stream
+    while stream is not None and (stream._pending or stream._new_markup.is_set()):
+        await asyncio.sleep(0)
+    await pilot.pause()  # and let the screen refresh
+
+
+# -- 5. responsiveness -----------------------------------------------------------------------
+def responsiveness(keys: int, data_dir: str) -> dict:
+    from textual import events
+
+    from tui.prompt_input import PromptInput
+
+    panes = [PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"), PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "raw")]
+    sampling = SamplingSettings(max_tokens=400)
+
+    async def latencies(app, pilot, streaming: bool) -> list[float]:
+        if streaming:
+            await app.send(LONG_PROMPT)
+            await _wait(pilot, lambda: all(p.query("AnswerTurn") and p.query("AnswerTurn").first().text for p in app.panes))
+        prompt = app.query_one(PromptInput)
+        out = []
+        for i in range(keys):
+            expected = len(prompt.text) + 1
+            # What the terminal driver does with a keystroke: post a Key event to the app. (Pilot's
+            # press() waits for the app to go idle, which it never does while streaming.)
+            started = time.perf_counter()
+            app.post_message(events.Key("x", "x"))
+            while len(prompt.text) < expected:
+                await asyncio.sleep(0.0005)
+            out.append(time.perf_counter() - started)
+            await asyncio.sleep(0.05)  # a typing pace, not a burst
+        if streaming:
+            assert app.busy, "the answers finished before the keys were measured; raise max_tokens"
+            app.action_stop_all()
+            await _wait(pilot, lambda: not app.busy)
+        return out
+
+    busy = _run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, True))
+    idle = _run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, False))
+    p95_busy, p95_idle = percentile(busy, 95) * 1000, percentile(idle, 95) * 1000
+    return _result("5. keypress-to-document latency p95 while both stream (idle app as bare)", p95_busy, p95_idle,
+                   ratio(p95_busy, p95_idle), "p95 < 50 ms", p95_busy < 50, "ms",
+                   p50_ms={"streaming": percentile(busy, 50) * 1000, "idle": percentile(idle, 50) * 1000})
+
+
+# -- 6. start-up -----------------------------------------------------------------------------
+_APP_STARTUP = """
+import asyncio, json, resource, sys, time
+t0 = float(sys.argv[1])
+from models.pair import PaneConfig, DEFAULT_SOURCES, DEFAULT_MODES
+from models.settings import ModelSpec, SamplingSettings
+from tui.app import DuetApp
+async def main():
+    app = DuetApp([PaneConfig(r, ModelSpec(source=DEFAULT_SOURCES[r]), DEFAULT_MODES[r]) for r in ("base", "chat")])
+    async with app.run_test(size=(120, 40)) as pilot:
+        while not all(p.info for p in app.panes):
+            await pilot.pause(0.005)
+        ready = time.time() - t0
+    print(json.dumps({"ready_s": ready, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+asyncio.run(main())
+"""
+
+_BARE_STARTUP = """
+import json, resource, sys, time
+t0 = float(sys.argv[1])
+from concurrent.futures import ThreadPoolExecutor
+from models.embedded import embedded_path
+from models.llama_runtime import llama_cpp
+paths = [embedded_path("gemma-3-270m"), embedded_path("smollm2-135m-instruct")]
+def load(p):
+    return llama_cpp().Llama(model_path=str(p), n_ctx=2048, n_threads=1, verbose=False)
+with ThreadPoolExecutor(2) as pool:
+    models = list(pool.map(load, paths))
+print(json.dumps({"ready_s": time.time() - t0, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def _child(script: str, data_dir: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUET_DATA_DIR": data_dir, "HF_HUB_OFFLINE": "1"}
+    t0 = time.time()
+    out = subprocess.run([sys.executable, "-c", script, repr(t0)], capture_output=True, text=True, env=env, check=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def startup(repeats: int, data_dir: str) -> dict:
+    duet_runs, bare_runs = interleave(repeats, lambda: _child(_APP_STARTUP, data_dir), lambda: _child(_BARE_STARTUP, data_dir))
+    d = median([r["ready_s"] for r in duet_runs])
+    b = median([r["ready_s"] for r in bare_runs])
+    gguf_bytes = sum(embedded_path(n).stat().st_size for n in ("gemma-3-270m", "smollm2-135m-instruct"))
+    rss = median([r["rss_kb"] * 1024 for r in duet_runs])
+    return _result("6. start-up to both models loaded and the app ready", d, b, ratio(d, b), "< 1.5 s", d < 1.5, "s",
+                   peak_rss_bytes=rss, gguf_bytes=gguf_bytes, rss_over_gguf=rss / gguf_bytes,
+                   bare_peak_rss_bytes=median([r["rss_kb"] * 1024 for r in bare_runs]))
+
+
+# -- 7. time to first token ------------------------------------------------------------------
+def first_token(repeats: int, data_dir: str) -> dict:
+    sampling = SamplingSettings(max_tokens=8)
+    panes = [PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"), PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "chat")]
+    prompts = {}
+
+    async def turns(app, pilot):
+        out = []
+        for _ in range(repeats):
+            for session in app.sessions.values():
+                session.clear()
+            await _send_and_wait(app, pilot, "Hello")
+            out.append({r: s.turns[-1].metrics.ttft_s for r, s in app.sessions.items()})
+            prompts.update({r: s.turns[-1].rendered.text for r, s in app.sessions.items()})
+        return out
+
+    duet = _run_app(panes, sampling, data_dir, turns)
+    threads = default_threads_per_model()
+    bare = {}
+    for role, name in (("base", "gemma-3-270m"), ("chat", "smollm2-135m-instruct")):
+        llama = bare_llama(embedded_path(name), threads)
+        bare[role] = median([bare_stream(llama, prompts[role], sampling)["ttft_s"] for _ in range(repeats)])
+    d = {r: median([t[r] for t in duet]) for r in ("base", "chat")}
+    worst = max(d.values())
+    return _result("7. time to first token, 'Hello', both panes", worst * 1000, max(bare.values()) * 1000,
+                   ratio(worst, max(bare.values())), "< 150 ms each", worst < 0.150, "ms",
+                   duet_ttft_ms={r: v * 1000 for r, v in d.items()}, bare_ttft_ms={r: v * 1000 for r, v in bare.items()})
+
+
+def run_all(quick: bool) -> list[dict]:
+    data_dir = tempfile.mkdtemp(prefix="duet-bench-")
+    reps = 2 if quick else 5
+    tokens = 64 if quick else 192
+    steps = [
+        lambda: engine_overhead(reps + 1, tokens),
+        lambda: app_overhead(reps, tokens, data_dir),
+        lambda: two_panes(reps, tokens, data_dir, [(1, 1)] if quick else [(1, 1), (2, 2), (1, 2), (2, 1)]),
+        lambda: long_answer(40 if quick else 150),
+        lambda: responsiveness(20 if quick else 60, data_dir),
+        lambda: startup(reps, data_dir),
+        lambda: first_token(reps + 1, data_dir),
+    ]
+    results = []
+    for step in steps:
+        result = step()
+        results.append(result)
+        print(f"  done: {result['figure']}", file=sys.stderr, flush=True)
+    return results

@@ -1,0 +1,43 @@
+"""Small helpers shared by the figures: medians, percentiles, interleaved A/B runs, ratios."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Callable
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def interleave(repeats: int, a: Callable[[], float], b: Callable[[], float]) -> tuple[list[float], list[float]]:
+    """Run a, b, b, a, a, b... so drift on a noisy machine hits both sides alike."""
+    got_a, got_b = [], []
+    for i in range(repeats):
+        first, second = (a, b) if i % 2 == 0 else (b, a)
+        x, y = first(), second()
+        if first is a:
+            got_a.append(x), got_b.append(y)
+        else:
+            got_b.append(x), got_a.append(y)
+    return got_a, got_b
+
+
+def ratio(duet: float, bare: float) -> float:
+    return duet / bare if bare else float("nan")
+
+
+def decode_rate(token_times: list[float]) -> float:
+    """Tokens per second from the arrival times of generated tokens, first to last."""
+    if len(token_times) < 2 or token_times[-1] <= token_times[0]:
+        return 0.0
+    return (len(token_times) - 1) / (token_times[-1] - token_times[0])
