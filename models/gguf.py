@@ -19,6 +19,7 @@ _SCALARS = {
     0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d",
 }
 _STRING, _ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
 # Arrays longer than this (token lists, merges) are skipped and only their length is kept.
 _MAX_KEPT_ARRAY = 64
 
@@ -87,6 +88,17 @@ class _Reader:
         if self.pos > len(self.buf):
             raise _Truncated
 
+    def _skip_strings(self, count: int) -> None:
+        # Hot loop: a vocabulary holds up to ~260k strings, and this runs on every model load.
+        buf, pos, end, unpack = self.buf, self.pos, len(self.buf), _U64.unpack_from
+        for _ in range(count):
+            if pos + 8 > end:
+                raise _Truncated
+            pos += 8 + unpack(buf, pos)[0]
+        if pos > end:
+            raise _Truncated
+        self.pos = pos
+
     def value(self, vtype: int) -> Any:
         if vtype in _SCALARS:
             return self._take(_SCALARS[vtype])
@@ -98,8 +110,7 @@ class _Reader:
             if length <= _MAX_KEPT_ARRAY:
                 return [self.value(item_type) for _ in range(length)]
             if item_type == _STRING:
-                for _ in range(length):
-                    self.skip_string()
+                self._skip_strings(length)
             elif item_type in _SCALARS:
                 self.pos += struct.calcsize(_SCALARS[item_type]) * length
             else:
