@@ -251,6 +251,14 @@ def responsiveness(keys: int, data_dir: str) -> dict:
 _APP_STARTUP = """
 import asyncio, json, resource, sys, time
 t0 = float(sys.argv[1])
+
+def peak_rss_kb():
+    # VmHWM is this process's own peak; ru_maxrss would carry the parent's peak across fork+exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from models.pair import PaneConfig, DEFAULT_SOURCES, DEFAULT_MODES
 from models.settings import ModelSpec, SamplingSettings
 from tui.app import DuetApp
@@ -260,13 +268,21 @@ async def main():
         while not all(p.info for p in app.panes):
             await pilot.pause(0.005)
         ready = time.time() - t0
-    print(json.dumps({"ready_s": ready, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({"ready_s": ready, "rss_kb": peak_rss_kb()}))
 asyncio.run(main())
 """
 
 _BARE_STARTUP = """
 import json, resource, sys, time
 t0 = float(sys.argv[1])
+
+def peak_rss_kb():
+    # VmHWM is this process's own peak; ru_maxrss would carry the parent's peak across fork+exec.
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 from concurrent.futures import ThreadPoolExecutor
 from models.embedded import embedded_path
 from models.llama_runtime import llama_cpp
@@ -275,7 +291,7 @@ def load(p):
     return llama_cpp().Llama(model_path=str(p), n_ctx=2048, n_threads=1, verbose=False)
 with ThreadPoolExecutor(2) as pool:
     models = list(pool.map(load, paths))
-print(json.dumps({"ready_s": time.time() - t0, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({"ready_s": time.time() - t0, "rss_kb": peak_rss_kb()}))
 """
 
 
