@@ -17,14 +17,18 @@ from .info import ModelInfo, model_info_from_header
 from .prompts import Exchange, PromptMode
 from .settings import DEFAULT_SEED, ModelSpec, SamplingSettings, default_threads_per_model
 from .sources import resolve_source
+from .threads import CPU_BUDGET, Lease
 
 
 class LlamaEngine:
+    shares_cpu = True  # draws on CPU_BUDGET while generating (see models/threads.py)
+
     def __init__(self, spec: ModelSpec):
         self.spec = spec
         self.info: ModelInfo | None = None
         self._llama = None
         self._chat = None
+        self._threads: int | None = None
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> ModelInfo:
@@ -64,6 +68,7 @@ class LlamaEngine:
         info.gpu_layers = min(requested, total_layers) if supports_gpu else 0
         info.n_ctx = self._llama.n_ctx()
         info.n_threads = n_threads
+        self._threads = n_threads
         self._chat = chat_renderer_for(self._llama, info, self.spec.chat_format)
         self.info = info
         return info
@@ -110,7 +115,27 @@ class LlamaEngine:
 
     # -- generation ---------------------------------------------------------------------------
     def stream(
-        self, prompt: RenderedPrompt, sampling: SamplingSettings, cancel: threading.Event
+        self,
+        prompt: RenderedPrompt,
+        sampling: SamplingSettings,
+        cancel: threading.Event,
+        lease: Lease | None = None,
+    ) -> Iterator[Event]:
+        """Generate; ``lease`` is the pane's share of the cores, claimed here when not given."""
+        if lease is not None:
+            yield from self._stream(prompt, sampling, cancel, lease)
+            return
+        with CPU_BUDGET.generating(self.spec.n_threads) as own:
+            yield from self._stream(prompt, sampling, cancel, own)
+
+    def _apply_threads(self, lease: Lease) -> None:
+        threads = lease.threads_if_changed()
+        if threads is not None and threads != self._threads:
+            self._llama._ctx.set_n_threads(threads, threads)
+            self._threads = threads
+
+    def _stream(
+        self, prompt: RenderedPrompt, sampling: SamplingSettings, cancel: threading.Event, lease: Lease
     ) -> Iterator[Event]:
         llama = self._require()
         lib = llama_runtime.llama_cpp()
@@ -131,6 +156,7 @@ class LlamaEngine:
         first = last = None
         llama.set_seed(sampling.seed)
         _keep_cache_only_if_extended(llama, prompt.tokens)
+        self._apply_threads(lease)
         try:
             generator = llama.generate(
                 list(prompt.tokens),
@@ -145,6 +171,7 @@ class LlamaEngine:
                 if cancel.is_set():
                     stop_reason = "cancelled"
                     break
+                self._apply_threads(lease)  # the next decode runs with the new share
                 now = time.perf_counter()
                 if first is None:
                     first = now

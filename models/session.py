@@ -19,6 +19,7 @@ from .events import Event, Finished, Metrics, Notice, TextDelta
 from .info import ModelInfo
 from .prompts import Exchange, get_mode
 from .settings import ModelSpec, SamplingSettings
+from .threads import CPU_BUDGET, Lease
 
 EventSink = Callable[[Event], None]
 
@@ -122,15 +123,34 @@ class PaneSession:
         """
         self._cancel = cancel = threading.Event()
         turn = Turn(prompt=text, mode=self.mode, sampling=sampling or self.sampling)
-        return self._executor.submit(self._answer, turn, cancel, on_event or (lambda event: None))
+        # Claimed now, on the caller's thread, so panes sent the same message split the cores
+        # from their first token on.
+        lease = CPU_BUDGET.acquire(self.spec.n_threads) if self._shares_cpu() else None
+        return self._executor.submit(self._answer, turn, cancel, on_event or (lambda event: None), lease)
 
-    def _answer(self, turn: Turn, cancel: threading.Event, on_event: EventSink) -> Turn:
+    def _shares_cpu(self) -> bool:
+        engine = self._engine
+        if engine is not None:
+            return getattr(engine, "shares_cpu", False)
+        from .openai_engine import is_remote_source
+
+        return not is_remote_source(self.spec.source)
+
+    def _answer(self, turn: Turn, cancel: threading.Event, on_event: EventSink, lease: Lease | None) -> Turn:
+        try:
+            return self._answer_with(turn, cancel, on_event, lease)
+        finally:
+            if lease is not None:
+                CPU_BUDGET.release(lease)
+
+    def _answer_with(self, turn: Turn, cancel: threading.Event, on_event: EventSink, lease: Lease | None) -> Turn:
         history = self.history()
         try:
             if self._engine is None:
                 raise DuetError(self.load_error or "the model is not loaded")
             turn.rendered = self._engine.render(get_mode(turn.mode), turn.prompt, history, turn.sampling)
-            for event in self._engine.stream(turn.rendered, turn.sampling, cancel):
+            extra = {"lease": lease} if lease is not None and getattr(self._engine, "shares_cpu", False) else {}
+            for event in self._engine.stream(turn.rendered, turn.sampling, cancel, **extra):
                 if isinstance(event, Finished):
                     turn.text, turn.metrics, turn.error = event.text, event.metrics, event.error
                 elif isinstance(event, Notice):

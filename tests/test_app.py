@@ -303,3 +303,57 @@ async def test_long_answers_freeze_finished_paragraphs():
         await pane.remove_last_turn()
         await pilot.pause()
         assert not pane.query(FrozenAnswer) and not pane.query(AnswerTurn)
+
+
+async def test_a_fast_stream_reaches_the_screen_in_batches(monkeypatch):
+    """Hundreds of deltas arrive as a few frames' worth of updates, and none of the text is lost."""
+    from tui import pane as pane_module
+
+    handled = []
+    original = pane_module.ChatPane.on_chat_pane_inbox_ready
+
+    async def counting(self, message):
+        handled.append(self.role)
+        await original(self, message)
+
+    monkeypatch.setattr(pane_module.ChatPane, "on_chat_pane_inbox_ready", counting)
+    words = " ".join(f"w{i}" for i in range(600)) + "\n\n**the end**"  # under FREEZE_CHARS
+    answers = {"base": words, "chat": words}
+    app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions(answers, delay=0.0005))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await type_and_send(pilot, "go")
+        await wait_until(pilot, lambda: idle(app) and all(s.turns for s in app.sessions.values()))
+        deltas = -(-len(words) // 4)  # the scripted engine sends 4 characters at a time
+        for pane in app.panes:
+            answer = pane.query_one(AnswerTurn)
+            assert answer.text == words and answer.source == words
+            assert handled.count(pane.role) < deltas / 5, "text deltas were not batched"
+        assert "the end" in str(pane.query("MarkdownParagraph").last().render())
+
+
+async def test_a_growing_paragraph_keeps_its_height_right():
+    """Lines added to the live paragraph (which skips layouts while its height holds) still show."""
+    from textual.app import App
+
+    from models.events import Finished, Metrics, TextDelta
+
+    class PaneApp(App):
+        def compose(self):
+            yield ChatPane("chat", "scripted", "chat")
+
+    app = PaneApp()
+    async with app.run_test(size=(60, 30)) as pilot:
+        pane = app.query_one(ChatPane)
+        generation = await pane.begin_turn("p")
+        text = ""
+        for i in range(60):
+            piece = f"w{i} "
+            text += piece
+            await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, TextDelta(piece)))
+            await pilot.pause()
+        paragraph = pane.query("MarkdownParagraph").last()
+        lines = paragraph.content_region.height
+        assert lines >= 4  # 60 words at this width wrap over several lines
+        assert paragraph._content.get_height(paragraph.styles, paragraph.content_region.width) == lines
+        await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, Finished(text, Metrics())))

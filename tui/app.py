@@ -81,6 +81,7 @@ class DuetApp(App):
     ) -> None:
         super().__init__()
         self.pane_configs = panes
+        self._pane_widgets: dict[str, ChatPane] = {}
         self.sampling = sampling or SamplingSettings()
         self.sessions: dict[str, PaneSession] = {}
         self._session_factory = session_factory
@@ -102,7 +103,9 @@ class DuetApp(App):
     def compose(self) -> ComposeResult:
         with PaneRow(id="panes"):
             for config in self.pane_configs:
-                yield ChatPane(config.role, config.spec.source, config.mode, id=f"pane-{config.role}")
+                pane = ChatPane(config.role, config.spec.source, config.mode, id=f"pane-{config.role}")
+                self._pane_widgets[config.role] = pane
+                yield pane
         yield PromptInput(id="prompt")
         yield Footer()
 
@@ -157,11 +160,12 @@ class DuetApp(App):
 
     # -- panes --------------------------------------------------------------------------------
     def pane(self, role: str) -> ChatPane:
-        return self.query_one(f"#pane-{role}", ChatPane)
+        return self._pane_widgets[role]
 
     @property
     def panes(self) -> list[ChatPane]:
-        return list(self.query(ChatPane))
+        # Kept from compose: a DOM query would walk every block of every answer, on every key.
+        return [self._pane_widgets[config.role] for config in self.pane_configs]
 
     @property
     def active_pane(self) -> ChatPane:
@@ -219,7 +223,7 @@ class DuetApp(App):
             overrides = {k: getattr(preset, k) for k in SAMPLING_OVERRIDES if getattr(preset, k) is not None}
             sampling = session.sampling.model_copy(update=overrides) if overrides else None
         generation = await pane.begin_turn(text)
-        return session.send(text, lambda event: pane.post_message(ChatPane.ModelEvent(generation, event)), sampling)
+        return session.send(text, pane.inbox(generation), sampling)
 
     async def fire_preset(self, preset: Preset) -> None:
         if self.busy:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from functools import lru_cache
 from time import monotonic
 
 from textual.app import ComposeResult
@@ -9,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Markdown, Static
+from textual.widgets._markdown import MarkdownParagraph
 from rich.text import Text
 
 from models.events import Finished, Notice, TextDelta
@@ -18,6 +22,10 @@ from .safe_text import neutralize
 
 
 STATUS_INTERVAL_S = 0.1
+# Streamed text reaches the screen at most this often. The UI thread shares the cores with the
+# models: rendering every token (100+ a second across two panes) took over half a core, and each
+# frame still costs the UI 4-10 ms (Textual repaints the box around everything that changed).
+FLUSH_INTERVAL_S = 1 / 15
 
 
 def metrics_text(ttft_s: float, tokens: int, tokens_per_s: float) -> str:
@@ -47,6 +55,28 @@ class FrozenAnswer(Static):
         self.source = source
 
 
+@lru_cache(maxsize=1)
+def _markdown_parser():
+    """One parser for every answer: Markdown builds a new one per append otherwise (~1 ms each)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("gfm-like")
+
+
+class LiveParagraph(MarkdownParagraph):
+    """A paragraph that asks for a layout only when it gains or loses a line.
+
+    Most batches of streamed text only lengthen the last line, and a layout re-arranges the whole
+    screen: on two busy cores that was most of the UI thread's time while both panes streamed.
+    """
+
+    def set_content(self, content) -> None:
+        self._content = content
+        width, height = self.content_region.width, self.content_region.height
+        same_height = width > 0 and content.get_height(self.styles, width) == height
+        self.update(content, layout=not same_height)
+
+
 class AnswerTurn(Markdown):
     """A streaming answer. Textual lays out every Markdown block on each growth of the last one, so
     a long answer would cost more per token as it grows; whole paragraphs beyond FREEZE_CHARS are
@@ -57,31 +87,28 @@ class AnswerTurn(Markdown):
     AnswerTurn.-error { color: $error; }
     """
     FREEZE_CHARS = 4000
+    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": LiveParagraph}
 
     def __init__(self) -> None:
-        super().__init__("", open_links=False)
+        super().__init__("", open_links=False, parser_factory=_markdown_parser)
         self.text = ""
         self.frozen: list[FrozenAnswer] = []
         self._live = ""  # the part of `text` this Markdown widget shows
-        self._stream = None
 
     async def stream_fragment(self, fragment: str) -> None:
         self.text += fragment
         self._live += fragment
         if len(self._live) > self.FREEZE_CHARS and await self._freeze():
             return
-        if self._stream is None:
-            self._stream = Markdown.get_stream(self)
-        await self._stream.write(fragment)
+        # Awaited in place (no MarkdownStream): the pane already batches text per frame, and the
+        # block updates must land in the same screen refresh as the pane's scroll.
+        await self.append(fragment)
 
     async def _freeze(self) -> bool:
         cut = self._live.rfind("\n\n") + 2
         head = self._live[:cut]
         if cut < 2 or head.count("```") % 2:  # only at a paragraph break outside a code block
             return False
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
         frozen = FrozenAnswer(head)
         self.frozen.append(frozen)
         await self.parent.mount(frozen, before=self)
@@ -90,14 +117,43 @@ class AnswerTurn(Markdown):
         return True
 
     async def finish(self, text: str) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
         self.text = text
         if not self.frozen:
             self._live = text
         # One full render after streaming: avoids the blank-code-block artefact of partial updates.
         await self.update(self._live)
+
+
+class EventInbox:
+    """Worker thread -> pane: events queue here and the pane is woken by one message at a time.
+
+    Consecutive text deltas merge while the pane has not picked them up, so however fast a model
+    streams, the UI renders one batch per frame instead of one update per token.
+    """
+
+    def __init__(self, pane: "ChatPane", generation: int) -> None:
+        self._pane = pane
+        self.generation = generation
+        self._lock = threading.Lock()
+        self._events: list = []
+        self._woken = False
+
+    def __call__(self, event) -> None:  # called on the pane's worker thread
+        with self._lock:
+            last = self._events[-1] if self._events else None
+            if isinstance(event, TextDelta) and isinstance(last, TextDelta):
+                self._events[-1] = TextDelta(last.text + event.text, event.tokens, event.ttft_s, event.tokens_per_s)
+            else:
+                self._events.append(event)
+            if self._woken:
+                return
+            self._woken = True
+        self._pane.post_message(ChatPane.InboxReady(self))
+
+    def take(self) -> list:
+        with self._lock:
+            events, self._events, self._woken = self._events, [], False
+            return events
 
 
 class TurnNote(Static):
@@ -130,6 +186,13 @@ class ChatPane(Vertical):
             super().__init__()
             self.generation = generation
             self.event = event
+
+    class InboxReady(Message):
+        """Events are waiting in ``inbox`` (see EventInbox)."""
+
+        def __init__(self, inbox: EventInbox) -> None:
+            super().__init__()
+            self.inbox = inbox
 
     class Loaded(Message):
         def __init__(self, info: ModelInfo | None, error: str | None) -> None:
@@ -178,8 +241,11 @@ class ChatPane(Vertical):
 
     def set_status(self, message: str, kind: str = "") -> None:
         status = self.query_one(".pane-status", Static)
-        status.set_classes(f"pane-status {kind}".strip())
-        status.update(Text(neutralize(message)))
+        classes = f"pane-status {kind}".strip()
+        if set(classes.split()) != set(status.classes):
+            status.set_classes(classes)
+        # One row whatever it says: no layout pass, which would re-arrange the whole screen.
+        status.update(Text(neutralize(message), no_wrap=True, overflow="ellipsis"), layout=False)
 
     def begin_loading(self, source: str) -> None:
         self.source, self.info, self.load_error = source, None, None
@@ -210,11 +276,33 @@ class ChatPane(Vertical):
         self.set_status("● waiting for the first token…", "-busy")
         return self.generation
 
+    def inbox(self, generation: int) -> EventInbox:
+        """The event sink for the turn ``begin_turn`` returned ``generation`` for."""
+        return EventInbox(self, generation)
+
+    async def on_chat_pane_inbox_ready(self, message: InboxReady) -> None:
+        # Wait for the next frame boundary first: whatever arrives meanwhile joins this batch. The
+        # boundaries are on one clock for every pane, so the panes' updates share a screen refresh.
+        # An answer's first text is shown at once.
+        if self._answer is not None and self._answer.text:
+            await asyncio.sleep(FLUSH_INTERVAL_S - monotonic() % FLUSH_INTERVAL_S)
+        events = message.inbox.take()
+        with self.app.batch_update():  # the whole batch and the scroll: one screen refresh
+            at_bottom = self.log.is_vertical_scroll_end
+            for event in events:
+                await self._apply(message.inbox.generation, event)
+            if at_bottom:
+                self.log.scroll_end(animate=False)
+
     async def on_chat_pane_model_event(self, message: ModelEvent) -> None:
-        if message.generation != self.generation or self._answer is None:
-            return
-        event = message.event
         at_bottom = self.log.is_vertical_scroll_end
+        await self._apply(message.generation, message.event)
+        if at_bottom:
+            self.log.scroll_end(animate=False)
+
+    async def _apply(self, generation: int, event) -> None:
+        if generation != self.generation or self._answer is None:
+            return
         if isinstance(event, TextDelta):
             await self._answer.stream_fragment(neutralize(event.text))
             now = monotonic()
@@ -235,8 +323,6 @@ class ChatPane(Vertical):
                 self.set_status(f"■ {metrics_text(m.ttft_s, m.tokens, m.tokens_per_s)} · {m.stop_reason}")
             self._answer = None
             self.busy = False
-        if at_bottom:
-            self.log.scroll_end(animate=False)
 
     async def show_saved_turn(self, prompt: str, text: str, error: str | None, metrics) -> None:
         """A turn from the history, shown as it was when it finished."""

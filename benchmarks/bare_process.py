@@ -1,0 +1,83 @@
+"""Bare llama-cpp-python in a process of its own, driven over a pipe.
+
+Figures 2 and 3 alternate app turns with bare runs. Running the bare side inside the app's process
+would give it the app's extra threads and allocator state to live with; in its own process it
+runs exactly as a script without Duet would, while the app waits idle.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from .bare import bare_llama, bare_stream
+
+
+class BareProcess:
+    def __init__(self, models: dict[str, int]):
+        """``models``: embedded model name -> n_threads, loaded once in the child."""
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.bare_process"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )
+        self.call("load", models=models)
+
+    def call(self, op: str, **args) -> dict:
+        self._proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self._proc.stdin.flush()
+        line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the bare benchmark process died during '{op}'")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"bare benchmark process: {reply['error']}")
+        return reply
+
+    def stream(self, name: str, prompt: str, sampling) -> dict:
+        """One cold streamed completion, as bare_stream gives it."""
+        return self.call("stream", names=[name], prompt=prompt, sampling=sampling.model_dump())["runs"][0]
+
+    def sequential(self, names: list[str], prompt: str, sampling) -> float:
+        """Wall time of one cold completion per model, one after the other."""
+        return self.call("stream", names=names, prompt=prompt, sampling=sampling.model_dump())["wall_s"]
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.stdin.close()
+            self._proc.wait(timeout=30)
+
+    def __enter__(self) -> "BareProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _serve() -> None:
+    from models.embedded import embedded_path
+    from models.settings import SamplingSettings
+
+    models = {}
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["op"] == "load":
+                for name, threads in request["models"].items():
+                    models[name] = bare_llama(embedded_path(name), threads)
+                reply = {"loaded": sorted(models)}
+            elif request["op"] == "stream":
+                sampling = SamplingSettings(**request["sampling"])
+                started = time.perf_counter()
+                runs = [bare_stream(models[name], request["prompt"], sampling) for name in request["names"]]
+                reply = {"wall_s": time.perf_counter() - started, "runs": runs}
+            else:
+                reply = {"error": f"unknown op {request['op']!r}"}
+        except Exception as err:  # reported to the parent, which raises it
+            reply = {"error": f"{type(err).__name__}: {err}"}
+        print(json.dumps(reply), flush=True)
+
+
+if __name__ == "__main__":
+    _serve()
