@@ -24,6 +24,7 @@ class ModelInfo(BaseModel):
     has_chat_template: bool
     chat_template: str | None = None
     file_size: int
+    sliding_window: int | None = None  # attention window of SWA models (Gemma 2/3, ...)
     # Filled in once llama.cpp has loaded the model:
     gpu_offload_supported: bool | None = None
     gpu_layers: int | None = None
@@ -65,4 +66,9 @@ def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
         has_chat_template=isinstance(template, str) and bool(template.strip()),
         chat_template=template if isinstance(template, str) else None,
         file_size=header.file_size,
+        sliding_window=_positive_int(header.get(f"{arch}.attention.sliding_window")),
     )
+
+
+def _positive_int(value) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None

@@ -155,7 +155,9 @@ class LlamaEngine:
         started = time.perf_counter()
         first = last = None
         llama.set_seed(sampling.seed)
-        _keep_cache_only_if_extended(llama, prompt.tokens)
+        if self.info.sliding_window:
+            _keep_cache_only_if_extended(llama, prompt.tokens)
+        # else llama-cpp-python keeps the longest cached prefix (a warmed system prompt, say).
         self._apply_threads(lease)
         try:
             generator = llama.generate(
@@ -209,14 +211,56 @@ class LlamaEngine:
             yield TextDelta(text[emitted:])
         yield Finished(text, _metrics(started, first, last, tokens, stop_reason, prompt))
 
+    # -- warming -----------------------------------------------------------------------------
+    def warm(self, mode: PromptMode) -> int:
+        """Evaluate now the part of ``mode``'s prompt that comes before the user's text.
+
+        A chat template puts a system prompt and role headers first (39 tokens for SmolLM2 where
+        "Hello" is 1), so reading them while the user is still typing takes most of the time to
+        first token off the first message. Returns how many tokens were evaluated.
+        """
+        llama = self._require()
+        if self.info.sliding_window:
+            # Evaluating the prompt in two parts changes Gemma 3's answers (measured): keep them
+            # identical to a cold evaluation rather than faster.
+            return 0
+        probes = []
+        for text in _WARM_PROBES:
+            built = mode.build(text, [], self._chat)
+            probes.append(self.tokenize(built.text, built.add_bos))
+        prefix = _common_prefix(probes)
+        if len(prefix) < 2:  # nothing ahead of the text but BOS: not worth a decode
+            return 0
+        if llama.n_tokens == len(prefix) and llama._input_ids[: len(prefix)].tolist() == prefix:
+            return 0
+        with CPU_BUDGET.generating(self.spec.n_threads) as lease:
+            self._apply_threads(lease)
+            llama.reset()
+            llama.eval(prefix)
+        return len(prefix)
+
     def close(self) -> None:
         if self._llama is not None:
             self._llama.close()
             self._llama = None
 
 
+# Three unlike messages: whatever their prompts share is the template around the text.
+_WARM_PROBES = ("Hello", "1", "? x")
+
+
+def _common_prefix(token_lists: list[list[int]]) -> list[int]:
+    prefix = token_lists[0]
+    for tokens in token_lists[1:]:
+        n = 0
+        while n < min(len(prefix), len(tokens)) and prefix[n] == tokens[n]:
+            n += 1
+        prefix = prefix[:n]
+    return list(prefix)
+
+
 def _keep_cache_only_if_extended(llama, tokens: tuple[int, ...]) -> None:
-    """Reuse the KV cache only when the new prompt extends everything already in it.
+    """For sliding-window models: reuse the KV cache only when the new prompt extends all of it.
 
     llama-cpp-python would otherwise trim the cache back to a shared prefix and re-decode the rest;
     on Gemma 3 (sliding-window attention) that gives different logits than a fresh evaluation, so

@@ -41,19 +41,16 @@ from .events import Event, Finished, Metrics, TextDelta
 from .info import ModelInfo
 from .prompts import Exchange, PromptMode, PromptText
 from .settings import ModelSpec, SamplingSettings
+from .sources import is_remote_source  # noqa: F401  (re-exported: part of this module's interface)
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 120.0
 API_KEY_ENV_VAR = "DUET_API_KEY_ENV"  # names the variable that holds the key
 DEFAULT_KEY_VAR = "OPENAI_API_KEY"
-_REMOTE_PREFIXES = ("http://", "https://")
 _POLL_S = 0.05  # how often a waiting stream looks at the cancel flag
 _MAX_SERVER_MESSAGE = 200
 
 
-def is_remote_source(source: str) -> bool:
-    """Whether a model source names an OpenAI-compatible server rather than a GGUF file."""
-    return source.strip().lower().startswith(_REMOTE_PREFIXES)
 
 
 @dataclass(frozen=True)

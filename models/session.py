@@ -24,6 +24,34 @@ from .threads import CPU_BUDGET, Lease
 EventSink = Callable[[Event], None]
 
 
+class _LoadsInFlight:
+    """How many sessions in this process are loading a model right now.
+
+    Warming a prompt prefix waits for them: it is a head start for later, while a load is what
+    stands between the user and a ready app, and on a small machine the two fight for the cores.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._changed = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def __exit__(self, *exc) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait_until_none(self, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self._count == 0, timeout=timeout)
+
+
+LOADS_IN_FLIGHT = _LoadsInFlight()
+
+
 @dataclass
 class Turn:
     """One prompt and this pane's answer to it, as it will be shown, saved and exported."""
@@ -45,9 +73,11 @@ class Turn:
 
 
 def make_engine(spec: ModelSpec) -> Engine:
-    from .openai_engine import OpenAIEngine, is_remote_source
+    from .sources import is_remote_source
 
     if is_remote_source(spec.source):  # http(s)://HOST:PORT/v1#MODEL: an OpenAI-compatible server
+        from .openai_engine import OpenAIEngine  # imports httpx: only when a server is used
+
         return OpenAIEngine(spec)
     from .llama_engine import LlamaEngine
 
@@ -77,14 +107,50 @@ class PaneSession:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self.loading: Future | None = None
+        self.warming: Future | None = None
 
     # -- model ---------------------------------------------------------------------------------
     def load(self) -> Future:
-        """Load (or reload) the model on the worker thread; the future gives ModelInfo or raises."""
+        """Load (or reload) the model on the worker thread; the future gives ModelInfo or raises.
+
+        The prompt template is warmed right after, as a job of its own, so the pane reports ready
+        without waiting for it.
+        """
         self.loading = self._executor.submit(self._load)
+        self.warm()
         return self.loading
 
+    def warm(self) -> Future:
+        """Evaluate the current mode's prompt prefix ahead of the next message (see LlamaEngine.warm).
+
+        The future gives the number of tokens evaluated (0 when nothing needed it or it failed)."""
+        try:
+            self.warming = self._executor.submit(self._warm)
+        except RuntimeError:  # the session is closed
+            self.warming = Future()
+            self.warming.set_result(0)
+        return self.warming
+
+    def _warm(self) -> int:
+        warm = getattr(self._engine, "warm", None)
+        if warm is None:
+            return 0
+        LOADS_IN_FLIGHT.wait_until_none(timeout=30)
+        try:
+            return warm(get_mode(self.mode))
+        except Exception:  # only a head start: the next message evaluates the prompt in full anyway
+            return 0
+
+    def set_mode(self, mode: str) -> None:
+        get_mode(mode)
+        self.mode = mode
+        self.warm()
+
     def _load(self) -> ModelInfo:
+        with LOADS_IN_FLIGHT:
+            return self._load_engine()
+
+    def _load_engine(self) -> ModelInfo:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
@@ -132,7 +198,7 @@ class PaneSession:
         engine = self._engine
         if engine is not None:
             return getattr(engine, "shares_cpu", False)
-        from .openai_engine import is_remote_source
+        from .sources import is_remote_source
 
         return not is_remote_source(self.spec.source)
 
@@ -186,6 +252,7 @@ class PaneSession:
     def clear(self) -> None:
         with self._lock:
             self.turns.clear()
+        self.warm()
 
     def close(self) -> None:
         self.cancel()

@@ -15,6 +15,12 @@ from .embedded import EMBEDDED, embedded_path
 from .errors import DuetError
 
 EMBEDDED_PREFIX = "embedded:"
+_REMOTE_PREFIXES = ("http://", "https://")
+
+
+def is_remote_source(source: str) -> bool:
+    """Whether a model source names an OpenAI-compatible server rather than a GGUF file."""
+    return source.strip().lower().startswith(_REMOTE_PREFIXES)
 
 
 @dataclass(frozen=True)

@@ -215,3 +215,47 @@ def test_small_context_is_padded_like_llama_cpp_does():
         assert turn.error is None and turn.metrics.tokens > 0
     finally:
         session.close()
+
+
+def test_the_warmed_chat_prefix_speeds_up_without_changing_answers(chat_path):
+    """The template prefix is evaluated ahead of the message; answers match a cold evaluation."""
+    from models.llama_engine import LlamaEngine
+    from models.prompts import get_mode
+
+    engine = LlamaEngine(ModelSpec(source=str(chat_path), n_ctx=512))
+    engine.load()
+    sampling = SamplingSettings(max_tokens=24)
+    mode = get_mode("chat")
+
+    def reply(question):
+        rendered = engine.render(mode, question, [], sampling)
+        events = list(engine.stream(rendered, sampling, threading.Event()))
+        return events[-1].text, rendered
+
+    try:
+        for question in ("Hello", DOG):
+            engine._llama.reset()
+            cold, rendered = reply(question)
+            warmed = engine.warm(mode)
+            assert 10 < warmed < rendered.token_count  # the system prompt and headers, not the message
+            assert engine._llama.n_tokens == warmed
+            assert list(rendered.tokens[:warmed]) == engine._llama._input_ids[:warmed].tolist()
+            assert engine.warm(mode) == 0  # already warm
+            assert reply(question)[0] == cold
+            # Another conversation's cache shares the prefix too: it is kept, the rest re-read.
+            reply("Name a colour.")
+            assert reply(question)[0] == cold
+    finally:
+        engine.close()
+
+
+def test_sessions_warm_after_load_and_clear_but_not_sliding_window_models(base, chat):
+    assert base.info.sliding_window and not chat.info.sliding_window
+    chat.clear()
+    assert chat.warming.result(timeout=30) > 10
+    base.mode = "inst"
+    try:
+        base.clear()
+        assert base.warming.result(timeout=30) == 0  # Gemma 3: split evaluation changes answers
+    finally:
+        base.mode = "raw"

@@ -78,12 +78,15 @@ class DuetApp(App):
         session_factory=PaneSession,
         history: HistoryStore | None = None,
         resume: int | None = None,
+        started: dict[str, PaneSession] | None = None,
     ) -> None:
+        """``started``: sessions already loading (see start_sessions), keyed by pane role."""
         super().__init__()
         self.pane_configs = panes
         self._pane_widgets: dict[str, ChatPane] = {}
         self.sampling = sampling or SamplingSettings()
         self.sessions: dict[str, PaneSession] = {}
+        self._started = dict(started or {})
         self._session_factory = session_factory
         self._config_error: str | None = None
         try:
@@ -138,10 +141,12 @@ class DuetApp(App):
 
     def _start_session(self, config: PaneConfig) -> None:
         pane = self.pane(config.role)
-        session = self._session_factory(config.role, config.spec, config.mode, self.sampling)
+        session = self._started.pop(config.role, None)
+        if session is None:
+            session = self._session_factory(config.role, config.spec, config.mode, self.sampling)
+            session.load()
         self.sessions[config.role] = session
-        future = session.load()
-        future.add_done_callback(partial(self._loaded, pane))
+        session.loading.add_done_callback(partial(self._loaded, pane))
 
     @staticmethod
     def _loaded(pane: ChatPane, future) -> None:  # runs on the pane's worker thread
@@ -338,7 +343,7 @@ class DuetApp(App):
 
     def _set_mode(self, pane: ChatPane, mode: str) -> None:
         pane.mode = mode
-        self.sessions[pane.role].mode = mode
+        self.sessions[pane.role].set_mode(mode)
         pane.refresh_header()
 
     def action_inspect(self) -> None:

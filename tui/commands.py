@@ -273,26 +273,43 @@ def describe(info: ModelInfo) -> list[tuple[str, str]]:
 
 # -- the app -----------------------------------------------------------------------------------
 def run_app(args: argparse.Namespace) -> int:
-    configs = pane_configs(args)
-    from .app import DuetApp
-
-    resume = None
-    if getattr(args, "resume", None):
-        from models.history import HistoryStore
-
-        try:
-            with HistoryStore() as store:
-                if args.resume == "last":
-                    latest = store.list(limit=1)
-                    if not latest:
-                        raise UsageError("there is no saved conversation to resume yet")
-                    resume = latest[0]["id"]
-                elif args.resume.isdigit() and store.exists(int(args.resume)):
-                    resume = int(args.resume)
-                else:
-                    raise UsageError(f"no conversation {args.resume} in the history; see: duet history list")
-        except DuetError as err:
-            raise UsageError(str(err)) from None
-    app = DuetApp(configs, sampling_settings(args), resume=resume)
+    app = build_app(args)
     app.run()
     return app.return_code or 0
+
+
+def build_app(args: argparse.Namespace):
+    """The app for ``args``, its models already loading (the benchmarks start it the same way)."""
+    configs = pane_configs(args)
+    sampling = sampling_settings(args)
+    resume = _resume_id(args)
+    # The models start loading now, on their own threads, while Textual is imported and the
+    # screen is built: loading the embedded pair is most of the time to a ready app.
+    started = {session.role: session for session in open_sessions(configs, sampling)}
+    try:
+        from .app import DuetApp
+
+        return DuetApp(configs, sampling, resume=resume, started=started)
+    except BaseException:
+        for session in started.values():
+            session.close()
+        raise
+
+
+def _resume_id(args: argparse.Namespace) -> int | None:
+    if not getattr(args, "resume", None):
+        return None
+    from models.history import HistoryStore
+
+    try:
+        with HistoryStore() as store:
+            if args.resume == "last":
+                latest = store.list(limit=1)
+                if not latest:
+                    raise UsageError("there is no saved conversation to resume yet")
+                return latest[0]["id"]
+            if args.resume.isdigit() and store.exists(int(args.resume)):
+                return int(args.resume)
+            raise UsageError(f"no conversation {args.resume} in the history; see: duet history list")
+    except DuetError as err:
+        raise UsageError(str(err)) from None
