@@ -387,7 +387,7 @@ def run_all(quick: bool) -> list[dict]:
     steps = [
         lambda: engine_overhead(reps + 1, tokens),
         lambda: app_overhead(reps, tokens, data_dir),
-        lambda: two_panes(reps, tokens, data_dir, [(None, None)] if quick else [(None, None), (1, 1), (2, 2), (1, 2), (2, 1)]),
+        lambda: two_panes(reps, tokens, data_dir, [(None, None)] if quick else [(None, None), (1, 1), (2, 2), (2, 1)]),
         lambda: long_answer(40 if quick else 150),
         lambda: responsiveness(20 if quick else 60, data_dir),
         lambda: startup(reps, data_dir),

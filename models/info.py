@@ -29,7 +29,8 @@ class ModelInfo(BaseModel):
     gpu_offload_supported: bool | None = None
     gpu_layers: int | None = None
     n_ctx: int | None = None
-    n_threads: int | None = None
+    n_threads: int | None = None  # pinned with --threads; None: a share of the cores (models/threads.py)
+    cpu_cores: int | None = None
 
     @property
     def placement(self) -> str:

@@ -67,7 +67,8 @@ class LlamaEngine:
         info.gpu_offload_supported = supports_gpu
         info.gpu_layers = min(requested, total_layers) if supports_gpu else 0
         info.n_ctx = self._llama.n_ctx()
-        info.n_threads = n_threads
+        info.n_threads = self.spec.n_threads
+        info.cpu_cores = CPU_BUDGET.cores
         self._threads = n_threads
         self._chat = chat_renderer_for(self._llama, info, self.spec.chat_format)
         self.info = info

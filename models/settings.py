@@ -12,7 +12,7 @@ DEFAULT_SEED = 42
 
 
 def default_threads_per_model() -> int:
-    """Two models generate at once, so each gets half the cores (at least one)."""
+    """Threads a model is loaded with; while it generates, models/threads.py sets its share."""
     return max(1, (os.cpu_count() or 2) // 2)
 
 
@@ -24,7 +24,7 @@ class ModelSpec(BaseModel):
     source: str = Field(description="embedded:NAME or a path to a .gguf file")
     n_ctx: int = Field(DEFAULT_N_CTX, ge=64, description="context size; capped at the model's own")
     n_gpu_layers: int = Field(-1, ge=-1, description="-1 offloads every layer when the build can")
-    n_threads: int | None = Field(None, ge=1, description="None: half the CPU cores")
+    n_threads: int | None = Field(None, ge=1, description="None: a share of the cores while generating (models/threads.py)")
     chat_format: str | None = Field(
         None, description="a llama-cpp-python chat format name to use instead of the GGUF template"
     )

@@ -36,7 +36,7 @@ def _add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> N
     parser.add_argument("--third-template", metavar="FORMAT", help="chat format for the third pane instead of its GGUF template")
     parser.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for both models (default 2048, or the model's own if smaller)")
     parser.add_argument("--gpu-layers", type=int, default=None, metavar="N", help="layers to offload to the GPU when the build supports it (default -1 = all)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N", help="CPU threads per model (default: half the cores each)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="pin every model to N CPU threads (default: the generating panes share the cores, and one running alone takes them all)")
 
 
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:

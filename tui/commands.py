@@ -267,7 +267,7 @@ def describe(info: ModelInfo) -> list[tuple[str, str]]:
         ("chat template", "yes" if info.has_chat_template else "no"),
         ("GPU offload", offload),
         ("placement", info.placement),
-        ("threads", str(info.n_threads)),
+        ("threads", str(info.n_threads) if info.n_threads else f"shared: up to {info.cpu_cores} cores while generating"),
     ]
 
 
