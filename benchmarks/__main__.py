@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
           f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}")
     print(table(results))
     for r in results:
-        extra = {k: v for k, v in r.items() if k not in ("figure", "duet", "bare", "ratio", "target", "pass", "unit", "samples")}
+        extra = {k: v for k, v in r.items() if k not in ("figure", "duet", "bare", "ratio", "target", "pass", "unit", "samples", "elapsed_s")}
         if extra:
             print(f"  {r['figure'].split('.')[0]}: {json.dumps(extra, default=str)}")
     if args.json:

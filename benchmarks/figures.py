@@ -387,7 +387,7 @@ def run_all(quick: bool) -> list[dict]:
     steps = [
         lambda: engine_overhead(reps + 1, tokens),
         lambda: app_overhead(reps, tokens, data_dir),
-        lambda: two_panes(reps, tokens, data_dir, [(None, None)] if quick else [(None, None), (1, 1), (2, 2), (2, 1)]),
+        lambda: two_panes(reps, tokens, data_dir, [(None, None)] if quick else [(None, None), (1, 1), (2, 2)]),
         lambda: long_answer(40 if quick else 150),
         lambda: responsiveness(20 if quick else 60, data_dir),
         lambda: startup(reps, data_dir),
@@ -395,7 +395,9 @@ def run_all(quick: bool) -> list[dict]:
     ]
     results = []
     for step in steps:
+        started = time.perf_counter()
         result = step()
+        result["elapsed_s"] = round(time.perf_counter() - started, 1)
         results.append(result)
-        print(f"  done: {result['figure']}", file=sys.stderr, flush=True)
+        print(f"  done: {result['figure']} ({result['elapsed_s']} s)", file=sys.stderr, flush=True)
     return results
