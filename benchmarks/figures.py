@@ -280,8 +280,8 @@ def responsiveness(keys: int, data_dir: str) -> dict:
 
 
 # -- 6. start-up -----------------------------------------------------------------------------
-_APP_STARTUP = """
-import asyncio, json, resource, sys, time
+_CHILD_PRELUDE = """
+import json, sys, time
 t0 = float(sys.argv[1])
 
 def peak_rss_kb():
@@ -291,6 +291,10 @@ def peak_rss_kb():
             return int(line.split()[1])
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+_APP_STARTUP = _CHILD_PRELUDE + """
+import asyncio
 from tui.cli import build_parser
 from tui.commands import build_app
 async def main():
@@ -303,17 +307,7 @@ async def main():
 asyncio.run(main())
 """
 
-_BARE_STARTUP = """
-import json, resource, sys, time
-t0 = float(sys.argv[1])
-
-def peak_rss_kb():
-    # VmHWM is this process's own peak; ru_maxrss would carry the parent's peak across fork+exec.
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_BARE_STARTUP = _CHILD_PRELUDE + """
 from concurrent.futures import ThreadPoolExecutor
 from models.embedded import embedded_path
 from models.llama_runtime import llama_cpp

@@ -27,7 +27,6 @@ class Lease:
     def __init__(self, budget: "ThreadBudget", fixed: int | None):
         self._budget = budget
         self.fixed = fixed
-        self._applied: int | None = None
         self._seen_version = -1
 
     @property
@@ -35,15 +34,12 @@ class Lease:
         return self._budget.share(self)
 
     def threads_if_changed(self) -> int | None:
-        """The thread count to switch to, or None while the current one still holds."""
+        """This lease's share when the set of generating models changed since the last call, else
+        None (a cheap check per token; the engine skips a share equal to its current count)."""
         if self._budget.version == self._seen_version:
             return None
         self._seen_version = self._budget.version
-        threads = self.threads
-        if threads == self._applied:
-            return None
-        self._applied = threads
-        return threads
+        return self.threads
 
 
 class ThreadBudget:

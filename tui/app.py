@@ -80,7 +80,7 @@ class DuetApp(App):
         resume: int | None = None,
         started: dict[str, PaneSession] | None = None,
     ) -> None:
-        """``started``: sessions already loading (see start_sessions), keyed by pane role."""
+        """``started``: sessions already loading (models.pair.open_sessions), keyed by pane role."""
         super().__init__()
         self.pane_configs = panes
         self._pane_widgets: dict[str, ChatPane] = {}
