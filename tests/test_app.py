@@ -357,3 +357,49 @@ async def test_a_growing_paragraph_keeps_its_height_right():
         assert lines >= 4  # 60 words at this width wrap over several lines
         assert paragraph._content.get_height(paragraph.styles, paragraph.content_region.width) == lines
         await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, Finished(text, Metrics())))
+
+
+async def test_the_log_follows_a_streaming_answer_unless_the_reader_scrolled_up():
+    from textual.app import App
+
+    from models.events import Finished, Metrics, TextDelta
+
+    class PaneApp(App):
+        def compose(self):
+            yield ChatPane("chat", "scripted", "chat")
+
+    app = PaneApp()
+    async with app.run_test(size=(60, 16)) as pilot:
+        pane = app.query_one(ChatPane)
+        log = pane.log
+
+        streamed = []
+
+        async def stream(generation, paragraphs):
+            for i in range(paragraphs):
+                for word in f"paragraph {i} has a few words that wrap over lines here".split() + ["\n\n"]:
+                    streamed.append(word + " ")
+                    await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, TextDelta(streamed[-1])))
+                await pilot.pause()
+
+        generation = await pane.begin_turn("first")
+        await stream(generation, 6)
+        assert log.max_scroll_y > 0 and log.is_vertical_scroll_end
+
+        log.scroll_home(animate=False)  # what the mouse wheel or page-up does
+        await pilot.pause()
+        await stream(generation, 4)
+        assert log.scroll_y == 0, "a reader who scrolled up was pulled down"
+
+        log.scroll_to(y=log.max_scroll_y, animate=False)  # back at the bottom (a wheel does this): following again
+        await pilot.pause()
+        await stream(generation, 3)
+        await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, Finished("".join(streamed), Metrics())))
+        await pilot.pause()
+        assert log.is_vertical_scroll_end
+
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        generation = await pane.begin_turn("second")  # a new message always shows its answer
+        await stream(generation, 3)
+        assert log.is_vertical_scroll_end

@@ -10,7 +10,8 @@ from time import monotonic
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.reactive import reactive
+from textual.geometry import Size
+from textual.reactive import Reactive, reactive
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownParagraph
 from rich.text import Text
@@ -70,6 +71,10 @@ class LiveParagraph(MarkdownParagraph):
     screen: on two busy cores that was most of the UI thread's time while both panes streamed.
     """
 
+    # Textual lays the screen out a second time whenever a widget's virtual size changes, which for
+    # these never-scrolling widgets is the layout that just ran: every new line cost two.
+    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)
+
     def set_content(self, content) -> None:
         self._content = content
         width, height = self.content_region.width, self.content_region.height
@@ -87,6 +92,7 @@ class AnswerTurn(Markdown):
     AnswerTurn.-error { color: $error; }
     """
     FREEZE_CHARS = 4000
+    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)  # see LiveParagraph
     BLOCKS = {**Markdown.BLOCKS, "paragraph_open": LiveParagraph}
 
     def __init__(self) -> None:
@@ -271,7 +277,7 @@ class ChatPane(Vertical):
         widgets = [UserTurn(prompt), self._answer]
         self._turn_widgets.append(widgets)
         await self.log.mount_all(widgets)
-        self.log.scroll_end(animate=False)
+        self.log.scroll_end(animate=False)  # a new message brings a scrolled-up log back to follow
         self.busy = True
         self.set_status("● waiting for the first token…", "-busy")
         return self.generation
@@ -291,14 +297,26 @@ class ChatPane(Vertical):
             at_bottom = self.log.is_vertical_scroll_end
             for event in events:
                 await self._apply(message.inbox.generation, event)
-            if at_bottom:
-                self.log.scroll_end(animate=False)
+            self._follow(at_bottom)
 
     async def on_chat_pane_model_event(self, message: ModelEvent) -> None:
         at_bottom = self.log.is_vertical_scroll_end
         await self._apply(message.generation, message.event)
-        if at_bottom:
-            self.log.scroll_end(animate=False)
+        self._follow(at_bottom)
+
+    def _follow(self, at_bottom: bool) -> None:
+        """Keep a log that was scrolled to the end there; leave one the reader scrolled up alone."""
+        log = self.log
+        if at_bottom and self.busy and log.max_scroll_y > 0:
+            # Anchored, the log follows the answer in the same layout pass that grows it (a
+            # scroll_end waits for that layout, then costs another one and a frame, per new
+            # line). Only while an answer grows and overflows: Textual 8.2.8 anchors content
+            # shorter than the log to its bottom edge (Textualize/textual#6652).
+            log.anchor()
+        else:
+            log.anchor(False)
+            if at_bottom:
+                log.scroll_end(animate=False)
 
     async def _apply(self, generation: int, event) -> None:
         if generation != self.generation or self._answer is None:
@@ -337,6 +355,7 @@ class ChatPane(Vertical):
 
     async def remove_last_turn(self) -> None:
         self.generation += 1
+        self.log.anchor(False)
         if self._turn_widgets:
             for widget in self._turn_widgets.pop():
                 for frozen in getattr(widget, "frozen", []):
@@ -347,6 +366,7 @@ class ChatPane(Vertical):
 
     async def clear(self) -> None:
         self.generation += 1
+        self.log.anchor(False)
         self._turn_widgets.clear()
         await self.log.remove_children()
         self._answer = None
