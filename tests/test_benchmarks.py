@@ -42,3 +42,14 @@ def test_table_and_machine_info():
     text = table([row])
     assert "x" in text and "0.500" in text and "NO" in text
     json.dumps({"machine": info, "results": [row]})
+
+
+def test_uneven_answers_really_are_uneven(tmp_path):
+    # The scenario that decides the default split: the chat pane stops on its own, the base pane
+    # runs to the token limit, and each split is measured in its own app.
+    result = figures.uneven_answers(repeats=2, max_tokens=48, data_dir=str(tmp_path), splits=[(None, None), (1, 1)])
+    assert set(result) == {"auto", "1+1"}
+    for split in result.values():
+        assert split["tokens"]["base"] == 48
+        assert 0 < split["tokens"]["chat"] < 48
+        assert len(split["samples"]) == 2 and split["wall_s"] == figures.median(split["samples"]) > 0
