@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("duet: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`duet history show 1 | head`): stop quietly, as cat does. Later
+        # writes to the closed pipe, including Python's flush at exit, must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":
