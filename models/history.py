@@ -307,9 +307,14 @@ class HistoryStore:
         *,
         label: str | None = None,
         created_at: float | None = None,
+        replace_last: bool = False,
     ) -> int:
         """Save one finished (or stopped, or failed) turn in one transaction; returns its number
         in the conversation (1, 2, ...).
+
+        ``replace_last``: a regenerated answer takes the place of the last turn when that turn
+        asked the same prompt (in the same transaction, so the old one stays until the new one is
+        saved); with any other last turn the new one is added after it.
 
         ``panes``: one record per pane as ``records.pane_record(session, turn, extended=True)``
         builds it (role, model, mode, prompt, text, error, metrics, and optionally source,
@@ -321,9 +326,13 @@ class HistoryStore:
             row = conn.execute("SELECT title FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
             if row is None:
                 raise DuetError(f"no conversation {conversation_id} in the history")
-            seq = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE conversation_id = ?", (conversation_id,)
-            ).fetchone()[0]
+            last = conn.execute(
+                "SELECT id, seq, prompt FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1", (conversation_id,)
+            ).fetchone()
+            seq = last[1] + 1 if last else 1
+            if replace_last and last is not None and last[2] == prompt:
+                conn.execute("DELETE FROM turns WHERE id = ?", (last[0],))  # its turn_panes cascade
+                seq = last[1]
             turn_id = conn.execute(
                 "INSERT INTO turns (conversation_id, seq, prompt, created_at, label) VALUES (?, ?, ?, ?, ?)",
                 (conversation_id, seq, prompt, now, label),
@@ -358,11 +367,13 @@ class HistoryStore:
         """start_conversation for these PaneSessions' current models and modes."""
         return self.start_conversation([pane_meta(s) for s in sessions], kind=kind, title=title, meta=meta)
 
-    def add_session_turn(self, conversation_id: int, prompt: str, sessions, turns, *, label: str | None = None) -> int:
+    def add_session_turn(
+        self, conversation_id: int, prompt: str, sessions, turns, *, label: str | None = None, replace_last: bool = False
+    ) -> int:
         """add_turn for one prompt's finished Turns, one per PaneSession (None for a pane whose
         model failed to load)."""
         panes = [pane_record(s, t, extended=True) for s, t in zip(sessions, turns)]
-        return self.add_turn(conversation_id, prompt, panes, label=label)
+        return self.add_turn(conversation_id, prompt, panes, label=label, replace_last=replace_last)
 
     def delete(self, conversation_id: int) -> None:
         """Remove a conversation and all its turns; DuetError if there is no such conversation."""

@@ -107,6 +107,8 @@ async def test_escape_stops_both_and_keeps_partial_answers():
 
 
 async def test_ctrl_r_regenerates_and_ctrl_l_clears():
+    from models.history import HistoryStore
+
     app = DuetApp(configs(), SamplingSettings(max_tokens=12))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app))
@@ -118,6 +120,11 @@ async def test_ctrl_r_regenerates_and_ctrl_l_clears():
         for pane in app.panes:
             assert len(pane.query(UserTurn)) == 1 and len(app.sessions[pane.role].turns) == 1
             assert app.sessions[pane.role].turns[0].prompt == "What do you think of Mars?"
+        # The saved conversation holds what the panes show: the new answers in the old one's place.
+        await app.workers.wait_for_complete()  # the saves
+        saved = HistoryStore().get(app.conversation_id)["turns"]
+        assert [t["prompt"] for t in saved] == ["What do you think of Mars?"]
+        assert {p["role"]: p["text"] for p in saved[0]["panes"]} == {r: s.turns[0].text for r, s in app.sessions.items()}
         await pilot.press("ctrl+l")
         await pilot.pause(0.2)
         for pane in app.panes:
@@ -235,6 +242,24 @@ async def test_turns_are_saved_and_a_conversation_reopens():
         assert preview.history_used == 1 and "My name is Ada." in preview.text
         await type_and_send(pilot, "What is my name?")
         await wait_until(pilot, lambda: idle(again) and len(HistoryStore().get(conversation_id)["turns"]) == 2)
+        started = time.time()
+        await pilot.press("ctrl+r")  # answers the last prompt again, in its place
+        await wait_until(pilot, lambda: idle(again) and again.sessions["chat"].turns[-1].started_at > started
+                         and again.sessions["chat"].turns[-1].finished_at)
+        await again.workers.wait_for_complete()
+        assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == ["My name is Ada.", "What is my name?"]
+
+    started = time.time()
+    reopened = DuetApp(configs(), SamplingSettings(max_tokens=8), resume=conversation_id)
+    async with reopened.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(reopened) and reopened.conversation_id == conversation_id)
+        await pilot.press("ctrl+r")  # straight after reopening: the last saved prompt
+        await wait_until(pilot, lambda: idle(reopened) and reopened.sessions["chat"].turns[-1].finished_at
+                         and reopened.sessions["chat"].turns[-1].started_at > started)
+        await reopened.workers.wait_for_complete()
+        for pane in reopened.panes:
+            assert [str(w.render()) for w in pane.query(UserTurn)] == ["› My name is Ada.", "› What is my name?"]
+    assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == ["My name is Ada.", "What is my name?"]
 
 
 async def test_settings_screen_keymap_and_copy(isolated_config):

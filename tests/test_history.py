@@ -69,6 +69,22 @@ def test_turns_survive_a_new_store_on_the_same_file(data_dir):
     assert first["prompt"] == "<rendered base answer 0>" and first["metrics"]["tokens_per_s"] == 31.5
 
 
+def test_a_regenerated_answer_takes_the_last_turns_place(data_dir):
+    with HistoryStore() as store:
+        cid = fill(store, 2)
+        seq = store.add_turn(cid, "prompt 1", [pane("base", "base again"), pane("chat", "chat again")], replace_last=True)
+        assert seq == 2
+        # Only the last turn, and only when it asked the same thing: anything else is a new turn.
+        assert store.add_turn(cid, "something else", [pane("base", "b"), pane("chat", "c")], replace_last=True) == 3
+    with HistoryStore() as again:
+        conv = again.get(cid)
+        rows = again._read("SELECT COUNT(*) AS n FROM turn_panes")
+    assert [t["prompt"] for t in conv["turns"]] == ["prompt 0", "prompt 1", "something else"]
+    assert [p["text"] for p in conv["turns"][1]["panes"]] == ["base again", "chat again"]
+    assert [p["text"] for p in conv["turns"][0]["panes"]] == ["base answer 0", "chat answer 0"]
+    assert rows[0]["n"] == 6  # the replaced turn's panes went with it
+
+
 def test_database_and_journal_files_are_private(data_dir):
     store = HistoryStore()
     fill(store, 1)
@@ -327,6 +343,23 @@ def test_history_cli_list_show_export_rm(data_dir):
     removed = duet(data_dir, "history", "rm", str(first))
     assert removed.returncode == 0
     assert [c["id"] for c in json.loads(duet(data_dir, "history", "list", "--json").stdout)] == [second]
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(data_dir):
+    # `duet history show 1 | head`: the pipe closes while duet is still writing.
+    with HistoryStore() as store:
+        cid = store.start_conversation([{"role": "base", "model": "b", "mode": "raw"}])
+        store.add_turn(cid, "long", [pane("base", "line\n" * 200_000)])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui.cli", "history", "show", str(cid)], cwd=str(ROOT),
+        env={**os.environ, "DUET_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline().startswith(b"conversation")
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert stderr == "", stderr
 
 
 def test_json_export_round_trips(data_dir):

@@ -197,16 +197,18 @@ class DuetApp(App):
         else:
             self.notify(f"no preset {message.number}; F4 lists them")
 
-    async def send(self, text: str, preset: Preset | None = None) -> bool:
+    async def send(self, text: str, preset: Preset | None = None, replace_last: bool = False) -> bool:
+        """Send to every pane; replace_last: this answers the last turn again (regenerate), and
+        the saved conversation keeps the new answers in its place."""
         if self.busy:
             self.notify("Still answering: Esc stops both panes first.", severity="warning")
             return False
-        self.last_prompt = text
+        self.last_prompt, self.last_preset = text, preset
         futures = [await self._send_to(pane, text, preset) for pane in self.panes]
-        self.run_worker(self._save_when_done(text, futures, preset))
+        self.run_worker(self._save_when_done(text, futures, preset, replace_last))
         return True
 
-    async def _save_when_done(self, prompt: str, futures, preset: Preset | None) -> None:
+    async def _save_when_done(self, prompt: str, futures, preset: Preset | None, replace_last: bool) -> None:
         """Save the turn once every pane has finished (stopped and failed answers included)."""
         turns = [await asyncio.wrap_future(f) for f in futures]
         if self.history is None:
@@ -216,7 +218,8 @@ class DuetApp(App):
             if self.conversation_id is None or not self.history.exists(self.conversation_id):
                 self.conversation_id = self.history.start_session_conversation(sessions, kind="app")
             self.history.add_session_turn(
-                self.conversation_id, prompt, sessions, turns, label=preset.name if preset else None
+                self.conversation_id, prompt, sessions, turns, label=preset.name if preset else None,
+                replace_last=replace_last,
             )
         except DuetError as err:
             self.notify(f"could not save this turn: {err}", severity="error")
@@ -262,7 +265,7 @@ class DuetApp(App):
             if last is not None and last.prompt == self.last_prompt:
                 session.pop_last_turn()
             await pane.remove_last_turn()
-        await self.send(self.last_prompt)
+        await self.send(self.last_prompt, self.last_preset, replace_last=True)
 
     async def action_new_conversation(self) -> None:
         self.action_stop_all()
@@ -329,7 +332,9 @@ class DuetApp(App):
                 session.turns.append(turn)
                 await pane.show_saved_turn(turn.prompt, turn.text, turn.error, turn.metrics)
         self.conversation_id = conversation_id
-        self.last_prompt = None
+        # Ctrl+R answers the last saved prompt again; its preset's sampling is not restored.
+        last = [turn.prompt for turns in restored.values() for turn in turns[-1:]]
+        self.last_prompt, self.last_preset = (last[0] if last else None), None
         self.notify(f"Reopened conversation #{conversation_id}", timeout=3)
 
     def action_switch_pane(self) -> None:
