@@ -363,6 +363,17 @@ class _Emitter:
         ))
 
 
+@dataclass(frozen=True)
+class _Transfer:
+    """What every file of one pull shares (see ``pull``)."""
+
+    cache: Path
+    cancel: threading.Event | None
+    endpoint: str | None
+    token: str | bool | None
+    free_bytes: int | None
+
+
 def pull(
     spec: str,
     *,
@@ -397,13 +408,11 @@ def pull(
     if len(missing) > 1:
         needed = sum((t.expected_size or 0) - _partial_done(t.hub, cache) for t in missing)
         check_disk_space(spec, needed, cache, free_bytes)
-    results = []
-    for index, target in enumerate(targets, 1):
-        results.append(pull_file(
-            target, on_progress=on_progress, cancel=cancel, cache_dir=cache, endpoint=endpoint, token=token,
-            free_bytes=free_bytes, index=index, count=len(targets),
-        ))
-    return results
+    transfer = _Transfer(cache, cancel, endpoint, token, free_bytes)
+    return [
+        _pull_file(target, transfer, _Emitter(target.name, target.hub.file, index, len(targets), on_progress))
+        for index, target in enumerate(targets, 1)
+    ]
 
 
 _online_lock = threading.Lock()
@@ -438,31 +447,15 @@ def _partial_done(hub: HubFile, cache: Path) -> int:
     return partial.done if partial else 0
 
 
-def pull_file(
-    target: Target,
-    *,
-    on_progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    endpoint: str | None = None,
-    token: str | bool | None = None,
-    free_bytes: int | None = None,
-    index: int = 1,
-    count: int = 1,
-) -> PullResult:
-    """Download one hub file into the cache (resuming a partial one); see ``pull``."""
+def _pull_file(target: Target, transfer: _Transfer, emit: _Emitter) -> PullResult:
+    """Download one hub file into the cache (resuming a partial one)."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
-    hub = target.hub
-    if hub is None:
-        raise DuetError(f"{target.name} ships inside Duet's packages; there is nothing to download")
-    name = target.name
-    cache = hub_cache_dir(cache_dir)
-    emit = _Emitter(name, hub.file, index, count, on_progress)
+    hub, name, cache, endpoint = target.hub, target.name, transfer.cache, transfer.endpoint
     emit("checking")
     try:
         url = hf_hub_url(hub.repo, hub.file, revision=hub.revision, endpoint=endpoint)
-        meta = get_hf_file_metadata(url, token=token, endpoint=endpoint)
+        meta = get_hf_file_metadata(url, token=transfer.token, endpoint=endpoint)
     except Exception as err:  # every failure becomes one line; tracebacks are for bugs only
         raise explain_hub_error(err, name, hub, endpoint) from None
     if not meta.commit_hash or not meta.etag:
@@ -477,22 +470,21 @@ def pull_file(
     if cached_path(HubFile(hub.repo, hub.file, meta.commit_hash), cache) is not None or blob.is_file():
         done_result = (0, 0, False)
     else:
-        done_result = _download_blob(
-            name, hub, url, meta, blob, cache, emit, cancel, endpoint, token, free_bytes
-        )
-    path = _link_into_snapshot(name, hub, cache, endpoint, token)
+        done_result = _download_blob(name, hub, url, meta, blob, emit, transfer)
+    path = _link_into_snapshot(name, hub, transfer)
     downloaded, resumed_from, verified = done_result
     real_size = path.stat().st_size
     emit("done", real_size, size or real_size, cached=downloaded == 0 and resumed_from == 0)
     return PullResult(name, path, real_size, downloaded, resumed_from, verified)
 
 
-def _download_blob(name, hub, url, meta, blob: Path, cache: Path, emit, cancel, endpoint, token, free_bytes):
+def _download_blob(name, hub, url, meta, blob: Path, emit, transfer: _Transfer):
     from huggingface_hub import constants
     from huggingface_hub.file_download import http_get
     from huggingface_hub.utils import WeakFileLock, build_hf_headers
 
     etag, size = meta.etag, meta.size
+    cache, cancel, endpoint = transfer.cache, transfer.cancel, transfer.endpoint
     blob.parent.mkdir(parents=True, exist_ok=True)
     partial = blob.with_name(etag + PARTIAL_SUFFIX)
     note = blob.with_name(etag + NOTE_SUFFIX)
@@ -510,7 +502,7 @@ def _download_blob(name, hub, url, meta, blob: Path, cache: Path, emit, cancel, 
             partial.unlink()
             resume = 0
         needed = (size or 0) - resume  # a hub that announces no size cannot be checked in advance
-        check_disk_space(name, needed, blob.parent, free_bytes)
+        check_disk_space(name, needed, blob.parent, transfer.free_bytes)
         note.write_text(json.dumps({
             "repo": hub.repo, "file": hub.file, "revision": hub.revision, "commit": meta.commit_hash,
             "etag": etag, "size": size,
@@ -521,7 +513,7 @@ def _download_blob(name, hub, url, meta, blob: Path, cache: Path, emit, cancel, 
             with partial.open("rb") as src:
                 while block := src.read(8 * _CHUNK):
                     hasher.update(block)
-        headers = build_hf_headers(token=token)
+        headers = build_hf_headers(token=transfer.token)
         location = meta.location or url
         if urlparse(location).netloc != urlparse(url).netloc:
             headers.pop("authorization", None)  # a signed CDN URL: the token stays with the hub
@@ -592,16 +584,17 @@ def _discard(partial: Path, note: Path) -> None:
     note.unlink(missing_ok=True)
 
 
-def _link_into_snapshot(name: str, hub: HubFile, cache: Path, endpoint, token) -> Path:
+def _link_into_snapshot(name: str, hub: HubFile, transfer: _Transfer) -> Path:
     """With the blob in place, let hf_hub_download write the snapshot link and the revision ref."""
     from huggingface_hub import hf_hub_download
 
     try:
         return Path(hf_hub_download(
-            hub.repo, hub.file, revision=hub.revision, cache_dir=str(cache), endpoint=endpoint, token=token,
+            hub.repo, hub.file, revision=hub.revision, cache_dir=str(transfer.cache), endpoint=transfer.endpoint,
+            token=transfer.token,
         ))
     except Exception as err:
-        raise explain_hub_error(err, name, hub, endpoint) from None
+        raise explain_hub_error(err, name, hub, transfer.endpoint) from None
 
 
 # -- removing ------------------------------------------------------------------------------------
