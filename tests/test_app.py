@@ -1,12 +1,13 @@
 """Pilot tests of the Duet app with the real embedded models (and, where exact output matters,
 a scripted engine behind the real session code)."""
 
-import asyncio
 import time
 
 import pytest
+from textual.app import App
 from textual.widgets import Static
 
+from models.events import Finished, Metrics, TextDelta
 from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
 from tests.scripted_engine import scripted_sessions
@@ -357,16 +358,15 @@ async def test_a_fast_stream_reaches_the_screen_in_batches(monkeypatch):
         assert "the end" in str(pane.query("MarkdownParagraph").last().render())
 
 
+class PaneApp(App):
+    """One chat pane alone, fed model events by the test."""
+
+    def compose(self):
+        yield ChatPane("chat", "scripted", "chat")
+
+
 async def test_a_growing_paragraph_keeps_its_height_right():
     """Lines added to the live paragraph (which skips layouts while its height holds) still show."""
-    from textual.app import App
-
-    from models.events import Finished, Metrics, TextDelta
-
-    class PaneApp(App):
-        def compose(self):
-            yield ChatPane("chat", "scripted", "chat")
-
     app = PaneApp()
     async with app.run_test(size=(60, 30)) as pilot:
         pane = app.query_one(ChatPane)
@@ -385,14 +385,6 @@ async def test_a_growing_paragraph_keeps_its_height_right():
 
 
 async def test_the_log_follows_a_streaming_answer_unless_the_reader_scrolled_up():
-    from textual.app import App
-
-    from models.events import Finished, Metrics, TextDelta
-
-    class PaneApp(App):
-        def compose(self):
-            yield ChatPane("chat", "scripted", "chat")
-
     app = PaneApp()
     async with app.run_test(size=(60, 16)) as pilot:
         pane = app.query_one(ChatPane)
