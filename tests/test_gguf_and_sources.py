@@ -1,11 +1,8 @@
 """Model files: GGUF header reading, the embedded pair, and every way a model file can be unusable."""
 
-import os
-import shutil
-
 import pytest
 
-from models.embedded import GEMMA_SHA256, assemble_gemma, embedded_path
+from models.embedded import GEMMA_SHA256, assemble_gemma
 from models.errors import DuetError
 from models.gguf import read_header
 from models.info import model_info_from_header

@@ -134,7 +134,7 @@ def test_interrupted_pull_resumes_on_the_next_pull(fake_hub, env, small_file, tm
     assert pulled.returncode == 0, pulled.stderr
     last = fake_hub.log("cdn", "GET")[-1]
     assert last.headers.get("Range") == f"bytes={kept}-"
-    assert f"resumed after" in pulled.stdout and "sha256 verified" in pulled.stdout
+    assert "resumed after" in pulled.stdout and "sha256 verified" in pulled.stdout
     assert _sha256(blobs / entry.sha256) == entry.sha256
     assert not partial.exists() and not list(blobs.glob("*.json"))
 
@@ -235,7 +235,7 @@ def test_catalog_model_list_and_rm(fake_hub, env, small_file, chat_path, tmp_pat
     # Point a catalog entry's real repository at the fake hub: the catalog name drives everything.
     fake_hub.add("bartowski/SmolLM2-360M-Instruct-GGUF", "SmolLM2-360M-Instruct-Q4_K_M.gguf", small_file)
     fake_hub.add("bartowski/SmolLM2-360M-Instruct-GGUF", "other.gguf", chat_path)
-    pulled = run_duet("models", "pull", "smollm2-360m/chat", f"hf:bartowski/SmolLM2-360M-Instruct-GGUF/other.gguf", env=env)
+    pulled = run_duet("models", "pull", "smollm2-360m/chat", "hf:bartowski/SmolLM2-360M-Instruct-GGUF/other.gguf", env=env)
     assert pulled.returncode == 0, pulled.stderr
 
     listed = run_duet("models", "list", "--json", env=env)
