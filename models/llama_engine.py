@@ -216,7 +216,7 @@ class LlamaEngine:
     def warm(self, mode: PromptMode) -> int:
         """Evaluate now the part of ``mode``'s prompt that comes before the user's text.
 
-        A chat template puts a system prompt and role headers first (39 tokens for SmolLM2 where
+        A chat template puts a system prompt and role headers first (24 tokens for SmolLM2 where
         "Hello" is 1), so reading them while the user is still typing takes most of the time to
         first token off the first message. Returns how many tokens were evaluated.
         """

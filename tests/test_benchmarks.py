@@ -53,3 +53,42 @@ def test_uneven_answers_really_are_uneven(tmp_path):
         assert split["tokens"]["base"] == 48
         assert 0 < split["tokens"]["chat"] < 48
         assert len(split["samples"]) == 2 and split["wall_s"] == figures.median(split["samples"]) > 0
+
+
+def test_app_figure_streams_into_the_real_app(tmp_path):
+    result = figures.app_overhead(repeats=2, max_tokens=8, data_dir=str(tmp_path))
+    assert len(result["samples"]["duet"]) == len(result["samples"]["bare"]) == 2
+    assert all(rate > 0 for side in result["samples"].values() for rate in side)
+    assert result["ratio"] == pytest.approx(result["duet"] / result["bare"])
+
+
+def test_two_pane_figure_times_both_answers_and_reports_both_ttfts(tmp_path):
+    result = figures.two_panes(repeats=1, max_tokens=8, data_dir=str(tmp_path), splits=[(None, None), (1, 1)])
+    assert set(result["splits"]) == {"auto", "1+1"} and result["default_split"] == "auto"
+    auto = result["splits"]["auto"]
+    assert result["duet"] == auto["wall_s"] > 0 and result["bare"] == auto["bare_sequential_s"] > 0
+    assert result["ratio"] == pytest.approx(auto["wall_s"] / auto["bare_sequential_s"])
+    assert all(ttft > 0 for ttft in result["ttft_s"].values()) and set(result["ttft_s"]) == {"base", "chat"}
+    assert result["best_split_same_length"] in result["splits"]
+
+
+def test_responsiveness_figure_measures_keys_while_both_stream(tmp_path):
+    # figures.responsiveness itself asserts that the answers were still streaming when the keys ended.
+    result = figures.responsiveness(keys=3, data_dir=str(tmp_path))
+    assert result["unit"] == "ms" and result["duet"] > 0 and result["bare"] > 0
+    assert result["p50_ms"]["streaming"] <= result["duet"]
+
+
+def test_startup_figure_runs_the_real_app_and_reads_peak_rss(tmp_path):
+    result = figures.startup(repeats=1, data_dir=str(tmp_path))
+    assert 0 < result["duet"] < 60 and 0 < result["bare"] < 60
+    # Both models are read in full while loading, so the peak holds at least most of their bytes.
+    assert result["peak_rss_bytes"] > 0.5 * result["gguf_bytes"] and result["bare_peak_rss_bytes"] > 0.5 * result["gguf_bytes"]
+
+
+def test_first_token_figure_reports_both_panes_and_what_was_warmed(tmp_path):
+    result = figures.first_token(repeats=1, data_dir=str(tmp_path))
+    assert set(result["duet_ttft_ms"]) == set(result["bare_ttft_ms"]) == {"base", "chat"}
+    assert result["duet"] == max(result["duet_ttft_ms"].values()) > 0
+    # SmolLM2's chat template prefix is read ahead; Gemma 3 (sliding-window attention) is not.
+    assert result["warmed_prefix_tokens"]["chat"] > 0 and result["warmed_prefix_tokens"]["base"] == 0
