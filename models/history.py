@@ -329,10 +329,11 @@ class HistoryStore:
             last = conn.execute(
                 "SELECT id, seq, prompt FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1", (conversation_id,)
             ).fetchone()
-            seq = last[1] + 1 if last else 1
-            if replace_last and last is not None and last[2] == prompt:
-                conn.execute("DELETE FROM turns WHERE id = ?", (last[0],))  # its turn_panes cascade
-                seq = last[1]
+            last_id, last_seq, last_prompt = last or (None, 0, None)
+            seq = last_seq + 1
+            if replace_last and last_id is not None and last_prompt == prompt:
+                conn.execute("DELETE FROM turns WHERE id = ?", (last_id,))  # its turn_panes cascade
+                seq = last_seq
             turn_id = conn.execute(
                 "INSERT INTO turns (conversation_id, seq, prompt, created_at, label) VALUES (?, ?, ?, ?, ?)",
                 (conversation_id, seq, prompt, now, label),

@@ -96,7 +96,8 @@ class DuetApp(App):
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         self.presets: list[Preset] = builtin_presets()
-        self.last_prompt: str | None = None
+        self.last_prompt: str | None = None  # what Ctrl+R sends again, with last_preset's sampling
+        self.last_preset: Preset | None = None
         self.active_index = len(panes) - 1
         self.history = history
         self.conversation_id: int | None = None
@@ -272,7 +273,7 @@ class DuetApp(App):
         for pane in self.panes:
             self.sessions[pane.role].clear()
             await pane.clear()
-        self.last_prompt = None
+        self.last_prompt, self.last_preset = None, None
         self.conversation_id = None
         self.notify("New conversation", timeout=2)
 
@@ -333,8 +334,8 @@ class DuetApp(App):
                 await pane.show_saved_turn(turn.prompt, turn.text, turn.error, turn.metrics)
         self.conversation_id = conversation_id
         # Ctrl+R answers the last saved prompt again; its preset's sampling is not restored.
-        last = [turn.prompt for turns in restored.values() for turn in turns[-1:]]
-        self.last_prompt, self.last_preset = (last[0] if last else None), None
+        self.last_prompt = next((turns[-1].prompt for turns in restored.values() if turns), None)
+        self.last_preset = None
         self.notify(f"Reopened conversation #{conversation_id}", timeout=3)
 
     def action_switch_pane(self) -> None:
