@@ -420,3 +420,34 @@ async def test_the_log_follows_a_streaming_answer_unless_the_reader_scrolled_up(
         generation = await pane.begin_turn("second")  # a new message always shows its answer
         await stream(generation, 3)
         assert log.is_vertical_scroll_end
+
+
+async def test_history_screen_enter_reopens_the_newest_and_delete_keeps_a_selection():
+    from textual.widgets import OptionList
+
+    from models.history import HistoryStore
+    from tui.history_screen import HistoryScreen
+
+    store = HistoryStore()
+    record = lambda role, text: {"role": role, "model": role, "mode": "raw", "prompt": text, "text": text, "error": None,
+                                 "metrics": {"ttft_s": 0.1, "tokens": 1, "tokens_per_s": 10.0, "stop_reason": "eos"}}
+    ids = []
+    for title in ("older", "middle", "newest"):
+        ids.append(store.start_conversation([{"role": "base", "model": "b", "mode": "raw"}, {"role": "chat", "model": "c", "mode": "chat"}]))
+        store.add_turn(ids[-1], title, [record("base", f"base {title}"), record("chat", f"chat {title}")])
+    store.close()
+    app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions({"base": "b", "chat": "c"}))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        await pilot.press("f6")
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        options = app.screen.query_one(OptionList)
+        assert options.highlighted == 0 and options.option_count == 3
+        await pilot.press("down", "d")  # delete "middle": the next one down, "older", is selected
+        assert options.option_count == 2 and options.get_option_at_index(options.highlighted).id == str(ids[0])
+        await pilot.press("up", "enter")  # the newest
+        await wait_until(pilot, lambda: app.conversation_id == ids[2])
+        assert not isinstance(app.screen, HistoryScreen)
+        assert [str(w.render()) for w in app.pane("chat").query(UserTurn)] == ["› newest"]
+        assert app.pane("chat").query_one(AnswerTurn).text == "chat newest"

@@ -43,6 +43,7 @@ class HistoryScreen(ModalScreen[int | None]):
 
     def _reload(self) -> None:
         options = self.query_one(OptionList)
+        previous = options.highlighted or 0
         options.clear_options()
         for conv in self.store.list():
             models = " vs ".join((conv.get("models") or {}).values())
@@ -53,6 +54,8 @@ class HistoryScreen(ModalScreen[int | None]):
             options.add_option(Option(label, id=str(conv["id"])))
         if not options.option_count:
             self._say("No saved conversations yet.")
+        else:  # Enter opens the newest at once; after a delete, the one that took its place
+            options.highlighted = min(previous, options.option_count - 1)
 
     def _selected(self) -> int | None:
         options = self.query_one(OptionList)
