@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def machine() -> dict:
     import importlib.metadata
 
-    from models.llama_runtime import gpu_offload_supported
+    from models.engines.llama.runtime import gpu_offload_supported
 
     return {
         "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and tokens (under 2 minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
-    from .figures import run_all
+    from benchmarks.figures import run_all
 
     info = machine()
     results = run_all(args.quick)

@@ -8,7 +8,7 @@ from models.settings import SamplingSettings
 
 
 def bare_llama(path, n_threads: int, n_ctx: int = 2048):
-    from models.llama_runtime import llama_cpp
+    from models.engines.llama.runtime import llama_cpp
 
     return llama_cpp().Llama(
         model_path=str(path), n_ctx=n_ctx, n_batch=512, n_gpu_layers=-1,

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from .bare import bare_llama, bare_stream
+from benchmarks.bare import bare_llama, bare_stream
 
 
 class BareProcess:
@@ -56,7 +56,7 @@ class BareProcess:
 
 
 def _serve() -> None:
-    from models.embedded import embedded_path
+    from models.files.embedded import embedded_path
     from models.settings import SamplingSettings
 
     models = {}

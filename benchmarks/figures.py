@@ -12,18 +12,17 @@ import threading
 import time
 from pathlib import Path
 
-from models.embedded import DEFAULT_BASE, DEFAULT_CHAT, embedded_path
+from benchmarks.bare import bare_llama, bare_stream
+from benchmarks.bare_process import BareProcess
+from benchmarks.stats import decode_rate, interleave, median, percentile, ratio
+from models.engines.llama.engine import LlamaEngine
 from models.events import Finished, TextDelta
-from models.history import HistoryStore
-from models.llama_engine import LlamaEngine
+from models.files.embedded import DEFAULT_BASE, DEFAULT_CHAT, embedded_path
 from models.pair import PaneConfig
 from models.prompts import RAW
 from models.settings import ModelSpec, SamplingSettings, default_threads_per_model
+from models.store.history import HistoryStore
 from models.threads import available_cores
-
-from .bare import bare_llama, bare_stream
-from .bare_process import BareProcess
-from .stats import decode_rate, interleave, median, percentile, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 # A prompt both embedded models continue for hundreds of tokens without stopping.
@@ -235,11 +234,12 @@ def _split_name(base_threads: int | None, chat_threads: int | None) -> str:
 def long_answer(appends: int) -> dict:
     from textual.app import App
 
-    from tui.pane import ChatPane
+    from models.session import PaneSession
+    from tui.widgets.pane import ChatPane
 
     class PaneApp(App):
-        def compose(self):
-            yield ChatPane("chat", "bench", "chat")
+        def compose(self):  # a pane alone, fed events here; its session never loads a model
+            yield ChatPane(PaneSession("chat", ModelSpec(source="bench"), "chat"))
 
     word = " lorem"
 
@@ -279,7 +279,7 @@ async def _drain(answer, pilot) -> None:
 def responsiveness(keys: int, data_dir: str) -> dict:
     from textual import events
 
-    from tui.prompt_input import PromptInput
+    from tui.widgets.prompt_input import PromptInput
 
     panes = [PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"), PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "raw")]
     sampling = SamplingSettings(max_tokens=400)
@@ -330,8 +330,8 @@ def peak_rss_kb():
 
 _APP_STARTUP = _CHILD_PRELUDE + """
 import asyncio
-from tui.cli import build_parser
-from tui.commands import build_app
+from tui.cli.main import build_parser
+from tui.cli.launch import build_app
 async def main():
     app = build_app(build_parser().parse_args([]))  # what `duet` with no arguments runs
     async with app.run_test(size=(120, 40)) as pilot:
@@ -344,8 +344,8 @@ asyncio.run(main())
 
 _BARE_STARTUP = _CHILD_PRELUDE + """
 from concurrent.futures import ThreadPoolExecutor
-from models.embedded import embedded_path
-from models.llama_runtime import llama_cpp
+from models.files.embedded import embedded_path
+from models.engines.llama.runtime import llama_cpp
 paths = [embedded_path("gemma-3-270m"), embedded_path("smollm2-135m-instruct")]
 def load(p):
     return llama_cpp().Llama(model_path=str(p), n_ctx=2048, n_threads=1, verbose=False)

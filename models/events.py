@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, Union
 
 from pydantic import BaseModel
 
-STOP_REASONS = ("eos", "length", "stop", "cancelled", "error")
+# eos: the model ended its answer; length: max tokens or a full context; stop: a stop string;
+# cancelled: the user stopped it (the partial text is kept); error: see Finished.error.
+StopReason = Literal["eos", "length", "stop", "cancelled", "error"]
+
+
+def metrics_line(ttft_s: float, tokens: int, tokens_per_s: float, stop_reason: str | None = None) -> str:
+    """The one-line summary shown under an answer, in reports and in `duet ask`."""
+    line = f"TTFT {ttft_s * 1000:.0f} ms · {tokens} tok · {tokens_per_s:.1f} tok/s"
+    return f"{line} · {stop_reason}" if stop_reason else line
 
 
 class Metrics(BaseModel):
     ttft_s: float = 0.0  # request start to first generated token (includes prompt processing)
     tokens: int = 0
     tokens_per_s: float = 0.0  # decode speed from the first token to the last
-    stop_reason: str = "eos"
+    stop_reason: StopReason = "eos"
     prompt_tokens: int = 0
     total_s: float = 0.0
+
+    def line(self) -> str:
+        return metrics_line(self.ttft_s, self.tokens, self.tokens_per_s, self.stop_reason)
 
 
 @dataclass(frozen=True)
@@ -41,4 +53,4 @@ class Finished:
     error: str | None = None
 
 
-Event = TextDelta | Notice | Finished
+Event = Union[TextDelta, Notice, Finished]

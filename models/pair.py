@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .embedded import DEFAULT_BASE, DEFAULT_CHAT
-from .session import PaneSession
-from .settings import ModelSpec, SamplingSettings
+from models.files.catalog import ROLES
+from models.files.embedded import DEFAULT_BASE, DEFAULT_CHAT
+from models.session import PaneSession
+from models.settings import ModelSpec, SamplingSettings
 
-ROLES = ("base", "chat")
+__all__ = ["ROLES", "DEFAULT_SOURCES", "DEFAULT_MODES", "PaneConfig", "open_sessions"]
+
 DEFAULT_SOURCES = {"base": DEFAULT_BASE, "chat": DEFAULT_CHAT}
 DEFAULT_MODES = {"base": "raw", "chat": "chat"}
 

@@ -13,14 +13,21 @@ A presets file holds one ``[[preset]]`` table per prompt::
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from .errors import DuetError
-from .prompts import MODE_NAMES
-from .settings import SamplingSettings
+from models.errors import DuetError, first_field_error
+from models.prompts import MODE_NAMES
+from models.settings import SamplingSettings
+from models.toml import tomllib
 
 SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
 
@@ -60,7 +67,7 @@ class Preset(BaseModel):
 
     def mode_for(self, role: str) -> str | None:
         """This preset's prompt mode for the pane with ``role`` ("base" or "chat"), if it sets one."""
-        return getattr(self, f"{role}_mode", None)
+        return {"base": self.base_mode, "chat": self.chat_mode}.get(role)  # a third pane has none
 
     def apply(self, sampling: SamplingSettings) -> SamplingSettings:
         """``sampling`` with this preset's overrides applied."""
@@ -124,13 +131,11 @@ def load_presets(path: str | Path) -> list[Preset]:
         try:
             presets.append(Preset(**entry))
         except ValidationError as err:
-            first = err.errors()[0]
-            field = ".".join(str(p) for p in first["loc"])
+            field, message = first_field_error(err)
             line = _line_of(source, index, field or None)
             where = f"line {line}, " if line else ""
             label = f" ('{entry['name']}')" if isinstance(entry.get("name"), str) else ""
             subject = f"field '{field}'" if field else "its settings"
-            message = first["msg"].removeprefix("Value error, ")
             raise DuetError(f"presets file {path}: {where}preset {index + 1}{label}, {subject}: {message}") from None
     names = [p.name for p in presets]
     duplicates = sorted({n for n in names if names.count(n) > 1})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .errors import DuetError
+from models.errors import DuetError
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class PromptText:
 
     text: str
     add_bos: bool  # whether the tokenizer should add BOS (False when the template wrote it)
-    uses_history: bool
+    uses_context: bool
     stop: tuple[str, ...] = ()
 
 
@@ -37,26 +37,27 @@ class PromptMode:
     description: str
     _build: Callable[[str, Sequence[Exchange], "ChatRenderer | None"], PromptText] = field(repr=False)
 
-    def build(self, text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
-        return self._build(text, history, chat)
+    def build(self, text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+        return self._build(text, context, chat)
 
 
-def _raw(text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
-    return PromptText(text=text, add_bos=True, uses_history=False)
+def _raw(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+    return PromptText(text=text, add_bos=True, uses_context=False)
 
 
-def _inst(text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
-    return PromptText(text=f"[INST]{text}[/INST]", add_bos=True, uses_history=False)
+def _inst(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+    return PromptText(text=f"[INST]{text}[/INST]", add_bos=True, uses_context=False)
 
 
-def _chat(text: str, history: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+def _chat(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
     if chat is None:
         raise DuetError(
             "this model has no chat template, so chat mode cannot format a conversation; "
-            "switch the pane to raw or inst mode, or set a chat format (e.g. --chat-format llama-2)"
+            "switch the pane to raw or inst mode, or give it a chat format with --base-template, "
+            "--chat-template or --third-template FORMAT (e.g. llama-2)"
         )
     messages: list[dict] = []
-    for turn in history:
+    for turn in context:
         messages.append({"role": "user", "content": turn.user})
         messages.append({"role": "assistant", "content": turn.assistant})
     messages.append({"role": "user", "content": text})

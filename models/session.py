@@ -10,16 +10,18 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .engine import Engine, RenderedPrompt
-from .errors import DuetError
-from .events import Event, Finished, Metrics, Notice, TextDelta
-from .info import ModelInfo
-from .prompts import Exchange, get_mode
-from .settings import ModelSpec, SamplingSettings
-from .threads import CPU_BUDGET, Lease
+from models.engines import make_engine
+from models.engines.base import Engine, RenderedPrompt
+from models.errors import DuetError
+from models.events import Event, Finished, Metrics, Notice
+from models.files.info import ModelInfo
+from models.prompts import Exchange, get_mode
+from models.settings import ModelSpec, SamplingSettings
+from models.threads import CPU_BUDGET, Lease
 
 EventSink = Callable[[Event], None]
 
@@ -72,19 +74,10 @@ class Turn:
         return self.metrics.stop_reason == "cancelled"
 
 
-def make_engine(spec: ModelSpec) -> Engine:
-    from .sources import is_remote_source
-
-    if is_remote_source(spec.source):  # http(s)://HOST:PORT/v1#MODEL: an OpenAI-compatible server
-        from .openai_engine import OpenAIEngine  # imports httpx: only when a server is used
-
-        return OpenAIEngine(spec)
-    from .llama_engine import LlamaEngine
-
-    return LlamaEngine(spec)
-
-
 class PaneSession:
+    """The one owner of a pane's state: its model spec, prompt mode, sampling, loaded model info or
+    load error, and the turns of its conversation. The screen renders what is here."""
+
     def __init__(
         self,
         role: str,
@@ -102,7 +95,8 @@ class PaneSession:
         self.info: ModelInfo | None = None
         self.load_error: str | None = None
         self._engine_factory = engine_factory
-        self._engine: Engine | None = None
+        self._next_engine: Engine = engine_factory(spec)  # built now (no I/O), loaded on the worker
+        self._engine: Engine | None = None  # the loaded one
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"duet-{role}")
         self._cancel = threading.Event()
         self._lock = threading.Lock()
@@ -110,18 +104,37 @@ class PaneSession:
         self.warming: Future | None = None
 
     # -- model ---------------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        return self.spec.source
+
+    @property
+    def uses_local_cores(self) -> bool:
+        """Whether answers compute on this machine's cores (see Engine.uses_local_cores)."""
+        return self._next_engine.uses_local_cores
+
     def load(self) -> Future:
         """Load (or reload) the model on the worker thread; the future gives ModelInfo or raises.
 
         The prompt template is warmed right after, as a job of its own, so the pane reports ready
         without waiting for it.
         """
-        self.loading = self._executor.submit(self._load)
+        self.info, self.load_error = None, None  # at once: the pane shows "loading" from now on
+        self.loading = self._executor.submit(self._load, self._next_engine)
         self.warm()
         return self.loading
 
+    def switch_model(self, spec: ModelSpec) -> Future:
+        self.spec = spec
+        self._next_engine = self._engine_factory(spec)
+        return self.load()
+
+    @property
+    def ready(self) -> bool:
+        return self._engine is not None
+
     def warm(self) -> Future:
-        """Evaluate the current mode's prompt prefix ahead of the next message (see LlamaEngine.warm).
+        """Evaluate the current mode's prompt prefix ahead of the next message (Engine.warm).
 
         The future gives the number of tokens evaluated (0 when nothing needed it or it failed)."""
         try:
@@ -132,53 +145,60 @@ class PaneSession:
         return self.warming
 
     def _warm(self) -> int:
-        warm = getattr(self._engine, "warm", None)
-        if warm is None:
+        engine = self._engine
+        if engine is None:
             return 0
         LOADS_IN_FLIGHT.wait_until_none(timeout=30)
         try:
-            return warm(get_mode(self.mode))
+            with self._claim_cores() as lease:
+                return engine.warm(get_mode(self.mode), lease)
         except Exception:  # only a head start: the next message evaluates the prompt in full anyway
             return 0
+
+    def _claim_cores(self):
+        if self._engine is not None and self._engine.uses_local_cores:
+            return CPU_BUDGET.generating(self.spec.n_threads)
+        return nullcontext(None)
 
     def set_mode(self, mode: str) -> None:
         get_mode(mode)
         self.mode = mode
         self.warm()
 
-    def _load(self) -> ModelInfo:
+    def _load(self, engine: Engine) -> ModelInfo:
         with LOADS_IN_FLIGHT:
-            return self._load_engine()
-
-    def _load_engine(self) -> ModelInfo:
-        if self._engine is not None:
-            self._engine.close()
-            self._engine = None
-        self.info, self.load_error = None, None
-        engine = self._engine_factory(self.spec)
-        try:
-            self.info = engine.load()
-        except DuetError as err:
-            self.load_error = str(err)
-            raise
-        except Exception as err:  # never let an unexpected loader failure escape as a traceback
-            self.load_error = f"could not load {self.spec.source}: {err}"
-            raise DuetError(self.load_error) from None
-        self._engine = engine
-        return self.info
-
-    def switch_model(self, spec: ModelSpec) -> Future:
-        self.spec = spec
-        return self.load()
-
-    @property
-    def ready(self) -> bool:
-        return self._engine is not None
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
+            try:
+                info = engine.load()
+            except DuetError as err:
+                self.load_error = str(err)
+                raise
+            except Exception as err:  # never let an unexpected loader failure escape as a traceback
+                self.load_error = f"could not load {engine.spec.source}: {err}"
+                raise DuetError(self.load_error) from None
+            self._engine, self.info = engine, info
+            return info
 
     # -- conversation ------------------------------------------------------------------------
-    def history(self) -> list[Exchange]:
+    def context(self) -> list[Exchange]:
         """Earlier exchanges that chat mode sends (failed turns are not part of the conversation)."""
         return [Exchange(t.prompt, t.text) for t in self.turns if t.error is None]
+
+    @property
+    def last_turn(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    def last_answer(self) -> str | None:
+        """The text of the latest turn that has any (what Copy copies)."""
+        return next((t.text for t in reversed(self.turns) if t.text), None)
+
+    def restore(self, turns: list[Turn]) -> None:
+        """Start over from saved turns (a reopened conversation continues from them)."""
+        with self._lock:
+            self.turns = list(turns)
+        self.warm()
 
     def send(
         self, text: str, on_event: EventSink | None = None, sampling: SamplingSettings | None = None
@@ -191,16 +211,8 @@ class PaneSession:
         turn = Turn(prompt=text, mode=self.mode, sampling=sampling or self.sampling)
         # Claimed now, on the caller's thread, so panes sent the same message split the cores
         # from their first token on.
-        lease = CPU_BUDGET.acquire(self.spec.n_threads) if self._shares_cpu() else None
+        lease = CPU_BUDGET.acquire(self.spec.n_threads) if self.uses_local_cores else None
         return self._executor.submit(self._answer, turn, cancel, on_event or (lambda event: None), lease)
-
-    def _shares_cpu(self) -> bool:
-        engine = self._engine
-        if engine is not None:
-            return getattr(engine, "shares_cpu", False)
-        from .sources import is_remote_source
-
-        return not is_remote_source(self.spec.source)
 
     def _answer(self, turn: Turn, cancel: threading.Event, on_event: EventSink, lease: Lease | None) -> Turn:
         try:
@@ -210,13 +222,12 @@ class PaneSession:
                 CPU_BUDGET.release(lease)
 
     def _answer_with(self, turn: Turn, cancel: threading.Event, on_event: EventSink, lease: Lease | None) -> Turn:
-        history = self.history()
+        context = self.context()
         try:
             if self._engine is None:
                 raise DuetError(self.load_error or "the model is not loaded")
-            turn.rendered = self._engine.render(get_mode(turn.mode), turn.prompt, history, turn.sampling)
-            extra = {"lease": lease} if lease is not None and getattr(self._engine, "shares_cpu", False) else {}
-            for event in self._engine.stream(turn.rendered, turn.sampling, cancel, **extra):
+            turn.rendered = self._engine.render(get_mode(turn.mode), turn.prompt, context, turn.sampling)
+            for event in self._engine.stream(turn.rendered, turn.sampling, cancel, lease):
                 if isinstance(event, Finished):
                     turn.text, turn.metrics, turn.error = event.text, event.metrics, event.error
                 elif isinstance(event, Notice):
@@ -237,7 +248,7 @@ class PaneSession:
         def run() -> RenderedPrompt:
             if self._engine is None:
                 raise DuetError(self.load_error or "the model is not loaded")
-            return self._engine.render(get_mode(self.mode), text, self.history(), self.sampling)
+            return self._engine.render(get_mode(self.mode), text, self.context(), self.sampling)
 
         return self._executor.submit(run)
 
@@ -264,7 +275,3 @@ class PaneSession:
 
         self._executor.submit(shutdown)
         self._executor.shutdown(wait=True)
-
-
-def collect_text(events: list[Event]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))

@@ -18,7 +18,7 @@ os.environ.setdefault("DUET_CONFIG_DIR", tempfile.mkdtemp(prefix="duet-test-conf
 @pytest.fixture(scope="session")
 def base_path() -> Path:
     """The embedded base model (Gemma 3 270M), assembled into the cache once per machine."""
-    from models.embedded import embedded_path
+    from models.files.embedded import embedded_path
 
     return embedded_path("gemma-3-270m")
 
@@ -26,7 +26,7 @@ def base_path() -> Path:
 @pytest.fixture(scope="session")
 def chat_path() -> Path:
     """The embedded chat model (SmolLM2 135M Instruct)."""
-    from models.embedded import embedded_path
+    from models.files.embedded import embedded_path
 
     return embedded_path("smollm2-135m-instruct")
 

@@ -9,16 +9,17 @@ from __future__ import annotations
 import threading
 import time
 
-from models.engine import RenderedPrompt
+from models.engines.base import Engine, RenderedPrompt
 from models.events import Finished, Metrics, TextDelta
-from models.info import ModelInfo
+from models.files.info import ModelInfo
 from models.session import PaneSession
+from models.settings import ModelSpec
 
 
-class ScriptedEngine:
+class ScriptedEngine(Engine):
     def __init__(self, spec, answer: str, chunk: int = 4, delay: float = 0.0):
-        self.spec, self.answer, self.chunk, self.delay = spec, answer, chunk, delay
-        self.info = None
+        super().__init__(spec)
+        self.answer, self.chunk, self.delay = answer, chunk, delay
 
     def load(self) -> ModelInfo:
         self.info = ModelInfo(
@@ -29,10 +30,10 @@ class ScriptedEngine:
         )
         return self.info
 
-    def render(self, mode, text, history, sampling) -> RenderedPrompt:
-        return RenderedPrompt(mode=mode.name, text=text, token_count=len(text.split()), history_used=0, dropped_turns=0)
+    def render(self, mode, text, context, sampling) -> RenderedPrompt:
+        return RenderedPrompt(mode=mode.name, text=text, token_count=len(text.split()), context_used=0, dropped_turns=0)
 
-    def stream(self, prompt, sampling, cancel: threading.Event):
+    def stream(self, prompt, sampling, cancel: threading.Event, lease=None):
         sent = ""
         pieces = [self.answer[i : i + self.chunk] for i in range(0, len(self.answer), self.chunk)]
         for n, piece in enumerate(pieces, start=1):
@@ -56,3 +57,8 @@ def scripted_sessions(answers: dict[str, str], delay: float = 0.0):
         return PaneSession(role, spec, mode, sampling, engine_factory=lambda s: ScriptedEngine(s, answers[role], delay=delay))
 
     return factory
+
+
+def unloaded_session(role: str = "chat") -> PaneSession:
+    """A session for a pane widget tested alone: the test feeds the pane its events."""
+    return PaneSession(role, ModelSpec(source="scripted"), "chat", engine_factory=lambda s: ScriptedEngine(s, ""))

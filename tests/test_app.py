@@ -10,11 +10,12 @@ from textual.widgets import Static
 from models.events import Finished, Metrics, TextDelta
 from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
-from tests.scripted_engine import scripted_sessions
+from tests.scripted_engine import scripted_sessions, unloaded_session
 from tui.app import DuetApp
-from tui.pane import AnswerTurn, ChatPane, TurnNote, UserTurn
-from tui.prompt_input import PromptInput
-from tui.screens import InspectorScreen
+from tui.screens.inspector import InspectorScreen
+from tui.widgets.pane import ChatPane
+from tui.widgets.prompt_input import PromptInput
+from tui.widgets.turns import AnswerTurn, TurnNote, UserTurn
 
 DOG = "Tell me how to train my dog to sit"
 
@@ -108,7 +109,7 @@ async def test_escape_stops_both_and_keeps_partial_answers():
 
 
 async def test_ctrl_r_regenerates_and_ctrl_l_clears():
-    from models.history import HistoryStore
+    from models.store.history import HistoryStore
 
     app = DuetApp(configs(), SamplingSettings(max_tokens=12))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -219,7 +220,7 @@ async def test_markup_and_escapes_are_shown_literally():
 
 
 async def test_turns_are_saved_and_a_conversation_reopens():
-    from models.history import HistoryStore
+    from models.store.history import HistoryStore
 
     app = DuetApp(configs(), SamplingSettings(max_tokens=8))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -240,7 +241,7 @@ async def test_turns_are_saved_and_a_conversation_reopens():
             assert [str(w.render()) for w in pane.query(UserTurn)] == ["› My name is Ada."]
             assert pane.query_one(AnswerTurn).text == answers[pane.role]
         preview = again.sessions["chat"].render_preview("What is my name?").result(30)
-        assert preview.history_used == 1 and "My name is Ada." in preview.text
+        assert preview.context_used == 1 and "My name is Ada." in preview.text
         await type_and_send(pilot, "What is my name?")
         await wait_until(pilot, lambda: idle(again) and len(HistoryStore().get(conversation_id)["turns"]) == 2)
         started = time.time()
@@ -266,7 +267,7 @@ async def test_turns_are_saved_and_a_conversation_reopens():
 async def test_settings_screen_keymap_and_copy(isolated_config):
     from textual.widgets import Input
 
-    from tui.screens import SettingsScreen
+    from tui.screens.settings import SettingsScreen
 
     isolated_config.mkdir(parents=True, exist_ok=True)
     (isolated_config / "config.toml").write_text('[keymap]\ncycle_mode = "f9"\n')
@@ -301,14 +302,9 @@ async def test_settings_screen_keymap_and_copy(isolated_config):
 
 async def test_long_answers_freeze_finished_paragraphs():
     """Past a few thousand characters, whole paragraphs move into one widget so appends stay cheap."""
-    from textual.app import App
 
     from models.events import Finished, Metrics, TextDelta
-    from tui.pane import FrozenAnswer
-
-    class PaneApp(App):
-        def compose(self):
-            yield ChatPane("chat", "scripted", "chat")
+    from tui.widgets.turns import FrozenAnswer
 
     paragraph = "Some words in a paragraph that goes on for a while. " * 3 + "\n\n"
     text = paragraph * 80 + "```\ncode block\n```\n\nthe end"
@@ -333,16 +329,16 @@ async def test_long_answers_freeze_finished_paragraphs():
 
 async def test_a_fast_stream_reaches_the_screen_in_batches(monkeypatch):
     """Hundreds of deltas arrive as a few frames' worth of updates, and none of the text is lost."""
-    from tui import pane as pane_module
+    from tui.widgets import pane as pane_module
 
     handled = []
-    original = pane_module.ChatPane.on_chat_pane_inbox_ready
+    original = pane_module.ChatPane.on_inbox_ready
 
     async def counting(self, message):
         handled.append(self.role)
         await original(self, message)
 
-    monkeypatch.setattr(pane_module.ChatPane, "on_chat_pane_inbox_ready", counting)
+    monkeypatch.setattr(pane_module.ChatPane, "on_inbox_ready", counting)
     words = " ".join(f"w{i}" for i in range(600)) + "\n\n**the end**"  # under FREEZE_CHARS
     answers = {"base": words, "chat": words}
     app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions(answers, delay=0.0005))
@@ -359,10 +355,10 @@ async def test_a_fast_stream_reaches_the_screen_in_batches(monkeypatch):
 
 
 class PaneApp(App):
-    """One chat pane alone, fed model events by the test."""
+    """One chat pane alone, fed model events by the test (its session is never loaded)."""
 
     def compose(self):
-        yield ChatPane("chat", "scripted", "chat")
+        yield ChatPane(unloaded_session())
 
 
 async def test_a_growing_paragraph_keeps_its_height_right():
@@ -388,7 +384,7 @@ async def test_the_log_follows_a_streaming_answer_unless_the_reader_scrolled_up(
     app = PaneApp()
     async with app.run_test(size=(60, 16)) as pilot:
         pane = app.query_one(ChatPane)
-        log = pane.log
+        log = pane.conversation
 
         streamed = []
 
@@ -425,8 +421,8 @@ async def test_the_log_follows_a_streaming_answer_unless_the_reader_scrolled_up(
 async def test_history_screen_enter_reopens_the_newest_and_delete_keeps_a_selection():
     from textual.widgets import OptionList
 
-    from models.history import HistoryStore
-    from tui.history_screen import HistoryScreen
+    from models.store.history import HistoryStore
+    from tui.screens.history import HistoryScreen
 
     store = HistoryStore()
     record = lambda role, text: {"role": role, "model": role, "mode": "raw", "prompt": text, "text": text, "error": None,

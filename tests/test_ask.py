@@ -5,7 +5,6 @@ import re
 import textwrap
 
 import pytest
-
 from conftest import run_duet
 
 DOG = "Tell me how to train my dog to sit"
@@ -127,7 +126,7 @@ def test_ask_opens_no_socket(tmp_path):
             if name.startswith("socket.") or name in ("http.client.connect", "urllib.Request"):
                 events.append(name)
         sys.addaudithook(hook)
-        from tui.cli import main
+        from tui.cli.main import main
         code = main(["ask", "Hello", "--max-tokens", "8", "--json"])
         sys.stderr.write(f"SOCKET_EVENTS={events}\\n")
         sys.exit(code)

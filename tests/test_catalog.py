@@ -4,13 +4,19 @@ import argparse
 import json
 
 import pytest
-
 from conftest import run_duet
-from models.catalog import (
-    HubFile, kv_cache_bytes, load_catalog, load_catalog_file, pane_defaults, parse_hf_spec, targets_for,
-)
+
 from models.errors import DuetError
-from models.sources import resolve_source
+from models.files.catalog import (
+    HubFile,
+    kv_cache_bytes,
+    load_catalog,
+    load_catalog_file,
+    pane_defaults,
+    parse_hf_spec,
+    targets_for,
+)
+from models.files.sources import resolve_source
 
 
 def test_shipped_catalog_has_the_required_pairs():
@@ -89,7 +95,7 @@ def _args(**values):
 
 
 def test_pair_option_sets_both_panes_and_their_modes():
-    from tui.commands import UsageError, pane_configs
+    from tui.cli.options import UsageError, pane_configs
 
     base, chat = pane_configs(_args(pair="llama-2-7b"))
     assert (base.spec.source, base.mode, base.spec.chat_format) == ("llama-2-7b/base", "raw", None)

@@ -91,7 +91,7 @@ def test_inst_mode_wraps_the_prompt(chat):
     finally:
         chat.mode = "chat"
     assert turn.rendered.text == f"[INST]{DOG}[/INST]"
-    assert turn.rendered.history_used == 0
+    assert turn.rendered.context_used == 0
 
 
 def test_cancel_stops_within_a_token(base):
@@ -126,7 +126,7 @@ def test_chat_history_grows_and_is_sent(chat):
     answer(chat, "My name is Ada.")
     answer(chat, "What is my name?")
     preview = chat.render_preview("And again?").result(30)
-    assert preview.history_used == 2
+    assert preview.context_used == 2
     assert "My name is Ada." in preview.text and "What is my name?" in preview.text
 
 
@@ -219,7 +219,7 @@ def test_small_context_is_padded_like_llama_cpp_does():
 
 def test_the_warmed_chat_prefix_speeds_up_without_changing_answers(chat_path):
     """The template prefix is evaluated ahead of the message; answers match a cold evaluation."""
-    from models.llama_engine import LlamaEngine
+    from models.engines.llama.engine import LlamaEngine
     from models.prompts import get_mode
 
     engine = LlamaEngine(ModelSpec(source=str(chat_path), n_ctx=512))

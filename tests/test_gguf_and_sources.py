@@ -2,11 +2,11 @@
 
 import pytest
 
-from models.embedded import GEMMA_SHA256, assemble_gemma
 from models.errors import DuetError
-from models.gguf import read_header
-from models.info import model_info_from_header
-from models.sources import resolve_source
+from models.files.embedded import GEMMA_SHA256, assemble_gemma
+from models.files.gguf import read_header
+from models.files.info import model_info_from_header
+from models.files.sources import resolve_source
 
 
 def test_embedded_models_have_expected_metadata(base_path, chat_path):

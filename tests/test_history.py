@@ -11,14 +11,14 @@ import textwrap
 import threading
 
 import pytest
-
 from conftest import ROOT, run_duet
+
 from models.errors import DuetError
 from models.events import TextDelta
-from models.history import SCHEMA_VERSION, HistoryStore
 from models.prompts import Exchange
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
+from models.store.history import SCHEMA_VERSION, HistoryStore
 
 CHAT = "embedded:smollm2-135m-instruct"
 
@@ -106,7 +106,7 @@ def test_resume_gives_each_pane_its_exchanges_and_turns(data_dir):
     assert exchanges["chat"][-1] == Exchange("failed", "partial")  # a stopped answer stays in the conversation
     session = PaneSession("chat", ModelSpec(source=CHAT), "chat")
     session.turns = turns["chat"]
-    assert session.history() == exchanges["chat"]
+    assert session.context() == exchanges["chat"]
     assert turns["chat"][-1].stopped and turns["base"][-1].error == "too long"
     session.close()
 
@@ -150,7 +150,7 @@ def test_older_schema_is_migrated(data_dir):
 def test_empty_file_becomes_a_fresh_database(data_dir):
     (data_dir / "history.db").write_bytes(b"")  # schema version 0: nothing yet
     with HistoryStore() as store:
-        assert store.schema_version == SCHEMA_VERSION and store.list() == []
+        assert store.schema_version == SCHEMA_VERSION and store.conversations() == []
         fill(store, 1)
 
 
@@ -172,7 +172,7 @@ def test_corrupt_database_is_set_aside_never_overwritten(data_dir):
         assert store.set_aside is not None and store.set_aside.name.startswith("history.db.corrupt-")
         assert store.set_aside.read_bytes() == garbage
         fill(store, 1)
-        assert len(store.list()) == 1
+        assert len(store.conversations()) == 1
     # The CLI says so in one line and goes on with the fresh database.
     path.write_bytes(garbage)
     result = run_duet("history", "list", "--json", env={"DUET_DATA_DIR": str(data_dir)})
@@ -209,7 +209,7 @@ def test_stopped_answer_is_saved_as_cancelled(data_dir):
 _GENERATING = textwrap.dedent("""
     import sys
     from models.events import TextDelta
-    from models.history import HistoryStore
+    from models.store.history import HistoryStore
     from models.session import PaneSession
     from models.settings import ModelSpec, SamplingSettings
 
@@ -234,7 +234,7 @@ _GENERATING = textwrap.dedent("""
 
 _WRITING = textwrap.dedent("""
     import sys
-    from models.history import HistoryStore
+    from models.store.history import HistoryStore
     store = HistoryStore(sys.argv[1])
     cid = store.start_conversation([{"role": "base", "model": "m", "mode": "raw"}])
     big = "x" * 20000
@@ -258,7 +258,7 @@ def _assert_healthy(db, min_turns: int) -> list[dict]:
     conn.close()
     with HistoryStore(db) as store:
         assert store.set_aside is None
-        conv = store.list()[0]
+        conv = store.conversations()[0]
         turns = store.get(conv["id"])["turns"]
     assert [t["seq"] for t in turns] == list(range(1, len(turns) + 1))
     assert len(turns) >= min_turns
@@ -401,7 +401,7 @@ def test_ask_saves_its_exchange_unless_no_save(data_dir):
     printed = json.loads(result.stdout)["panes"]
     assert set(printed[0]) == {"role", "model", "mode", "prompt", "text", "error", "metrics"}
     assert set(printed[0]["metrics"]) == {"ttft_s", "tokens", "tokens_per_s", "stop_reason"}
-    convs = HistoryStore().list()
+    convs = HistoryStore().conversations()
     assert len(convs) == 1 and convs[0]["kind"] == "ask" and convs[0]["turn_count"] == 1
     saved = HistoryStore().get(convs[0]["id"])["turns"][0]
     assert saved["prompt"] == "What's your name?"
@@ -412,4 +412,4 @@ def test_ask_saves_its_exchange_unless_no_save(data_dir):
 
     again = duet(data_dir, "ask", "What's your name?", "--max-tokens", "4", "--no-save")
     assert again.returncode == 0, again.stderr
-    assert len(HistoryStore().list()) == 1
+    assert len(HistoryStore().conversations()) == 1

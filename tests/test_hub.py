@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, run_duet
 from fake_hub import COMMIT, TOKEN, FakeHub
 
@@ -203,8 +202,8 @@ def test_cancel_keeps_the_partial_file_for_the_next_pull(fake_hub, small_file, t
     from huggingface_hub import constants
 
     from models import hub
-    from models.catalog import parse_hf_spec
     from models.errors import DuetError
+    from models.files.catalog import parse_hf_spec
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     entry = fake_hub.add(REPO, "small.gguf", small_file, throttle_s=0.05)

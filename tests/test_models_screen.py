@@ -3,14 +3,14 @@
 import time
 
 import pytest
+from fake_hub import FakeHub
 from textual.widgets import OptionList, Static
 
-from fake_hub import FakeHub
 from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
 from tui.app import DuetApp
-from tui.models_screen import ModelsScreen
-from tui.prompt_input import PromptInput
+from tui.screens.models import ModelsScreen
+from tui.widgets.prompt_input import PromptInput
 
 REPO, FILE = "bartowski/SmolLM2-360M-Instruct-GGUF", "SmolLM2-360M-Instruct-Q4_K_M.gguf"
 

@@ -17,11 +17,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from models.engines import make_engine
+from models.engines.openai.engine import (
+    OpenAIEngine,
+    RemotePrompt,
+    is_remote_source,
+    parse_remote_source,
+)
 from models.errors import DuetError
 from models.events import Finished, TextDelta
-from models.openai_engine import OpenAIEngine, RemotePrompt, is_remote_source, parse_remote_source
 from models.prompts import get_mode
-from models.session import PaneSession, make_engine
+from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
 
 MODEL_ID = "smollm2"
@@ -116,7 +122,7 @@ def test_chat_mode_streams_from_chat_completions_with_history(server):
     assert first.error is None and second.error is None, (first.error, second.error)
     assert first.text and second.text and first.metrics.tokens > 0
     rendered = second.rendered
-    assert rendered.endpoint == "chat/completions" and rendered.history_used == 1
+    assert rendered.endpoint == "chat/completions" and rendered.context_used == 1
     assert [role for role, _ in rendered.messages] == ["user", "assistant", "user"]
     assert rendered.messages[1][1] == first.text
     assert "[assistant]" in rendered.text and "server applies its own chat template" in rendered.text
@@ -493,8 +499,8 @@ def test_read_timeout_mid_answer_keeps_partial_text(stub):
 
 # -- duet ask --third -----------------------------------------------------------------------------------------
 def test_ask_third_pane_options():
-    from tui.cli import build_parser
-    from tui.commands import pane_configs
+    from tui.cli.main import build_parser
+    from tui.cli.options import pane_configs
 
     args = build_parser().parse_args(["ask", "hi", "--third", "http://127.0.0.1:9/v1#m"])
     configs = pane_configs(args)
@@ -542,8 +548,8 @@ async def test_app_with_a_remote_third_pane_at_120_columns(server, tmp_path, mon
 
     from models.pair import PaneConfig
     from tui.app import DuetApp
-    from tui.pane import AnswerTurn
-    from tui.prompt_input import PromptInput
+    from tui.widgets.pane import AnswerTurn
+    from tui.widgets.prompt_input import PromptInput
 
     monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path / "config"))

@@ -6,12 +6,12 @@ import re
 import stat
 
 import pytest
-
 from conftest import run_duet
+
 from models.errors import DuetError
-from models.history import HistoryStore
 from models.presets import Preset, builtin_presets, load_presets, resolve_prompts
 from models.settings import SamplingSettings
+from models.store.history import HistoryStore
 from tui.report import md_fenced, run_html, run_markdown
 
 CUSTOMER = (
@@ -140,7 +140,7 @@ def test_run_builtin_presets_writes_a_report_with_every_prompt(tmp_path, suffix)
     assert len(items) == 6 and all(i["status"] == "ok" for i in items)
     assert items[-1]["panes"][1]["mode"] == "inst" and items[-1]["panes"][1]["prompt"] == "[INST]Tell me how to train my dog to sit[/INST]"
     assert items[0]["panes"][1]["mode"] == "chat" and items[0]["panes"][0]["mode"] == "raw"
-    convs = HistoryStore(tmp_path / "history.db").list()
+    convs = HistoryStore(tmp_path / "history.db").conversations()
     assert len(convs) == 1 and convs[0]["kind"] == "run" and convs[0]["turn_count"] == 6
 
 
@@ -157,7 +157,7 @@ def test_failing_prompt_is_recorded_and_the_run_goes_on(tmp_path):
     text = report.read_text()
     assert text.count("**Status: failed**") == 1 and "context holds" in text
     assert "Hello there" in text and "What's your name?" in text
-    conv = HistoryStore(tmp_path / "history.db").list()[0]
+    conv = HistoryStore(tmp_path / "history.db").conversations()[0]
     turns = HistoryStore(tmp_path / "history.db").get(conv["id"])["turns"]
     assert [t["label"] for t in turns] == ["line-1", "line-2", "line-3"]
     assert turns[1]["panes"][0]["error"] and not turns[2]["panes"][0]["error"]

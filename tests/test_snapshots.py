@@ -6,7 +6,7 @@ from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
 from tests.scripted_engine import scripted_sessions
 from tui.app import DuetApp
-from tui.prompt_input import PromptInput
+from tui.widgets.prompt_input import PromptInput
 
 BASE_ANSWER = " on a chair?\n\nI'm not sure how to train my dog to sit on a chair.\n\nTell me how to train my dog to stay."
 CHAT_ANSWER = (

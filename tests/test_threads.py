@@ -2,9 +2,9 @@
 
 import threading
 
+from models.engines.llama.engine import LlamaEngine
+from models.engines.llama.runtime import llama_cpp
 from models.events import TextDelta
-from models.llama_engine import LlamaEngine
-from models.llama_runtime import llama_cpp
 from models.prompts import get_mode
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings

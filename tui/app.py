@@ -9,41 +9,29 @@ from typing import Iterable
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import Footer
 
+from models.engines.base import RenderedPrompt
 from models.errors import DuetError
-from models.history import HistoryStore
 from models.pair import PaneConfig
 from models.presets import Preset, builtin_presets, load_presets
 from models.prompts import MODES, next_mode
 from models.session import PaneSession
 from models.settings import SamplingSettings
+from models.store.history import HistoryStore
+from tui.config import DuetConfig, load_config, presets_path
+from tui.screens.help import HelpScreen
+from tui.screens.history import HistoryScreen
+from tui.screens.inspector import InspectorEntry, InspectorScreen
+from tui.screens.models import ModelsScreen
+from tui.screens.settings import SettingsScreen
+from tui.widgets.pane import ChatPane
+from tui.widgets.pane_row import PaneRow
+from tui.widgets.prompt_input import PromptInput
 
-from .config import DuetConfig, load_config, presets_path
-from .history_screen import HistoryScreen
-from .models_screen import ModelsScreen
-from .pane import ChatPane
-from .prompt_input import PromptInput
-from .screens import HelpScreen, InspectorScreen, SettingsScreen
-
-SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
-
-
-class PaneRow(Container):
-    """The panes side by side, stacked instead when each would get fewer than 40 columns."""
-
-    MIN_PANE_WIDTH = 40
-
-    def on_mount(self) -> None:
-        self._arrange(self.app.size.width)  # decided before the first layout, not after it
-
-    def on_resize(self, event) -> None:
-        self._arrange(event.size.width)
-
-    def _arrange(self, width: int) -> None:
-        self.set_class(width < self.MIN_PANE_WIDTH * len(self.children), "-stacked")
+BUSY_MESSAGE = "Still answering: Esc stops every pane first."
+PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
 class DuetApp(App):
@@ -85,9 +73,12 @@ class DuetApp(App):
         self.pane_configs = panes
         self._pane_widgets: dict[str, ChatPane] = {}
         self.sampling = sampling or SamplingSettings()
-        self.sessions: dict[str, PaneSession] = {}
-        self._started = dict(started or {})
-        self._session_factory = session_factory
+        # One session per pane, the owner of its state; the ones not started yet load on mount.
+        started = dict(started or {})
+        self._to_load = [c.role for c in panes if c.role not in started]
+        self.sessions: dict[str, PaneSession] = {
+            c.role: started.get(c.role) or session_factory(c.role, c.spec, c.mode, self.sampling) for c in panes
+        }
         self._config_error: str | None = None
         try:
             self.config = config or load_config()
@@ -107,7 +98,7 @@ class DuetApp(App):
     def compose(self) -> ComposeResult:
         with PaneRow(id="panes"):
             for config in self.pane_configs:
-                pane = ChatPane(config.role, config.spec.source, config.mode, id=f"pane-{config.role}")
+                pane = ChatPane(self.sessions[config.role], id=f"pane-{config.role}")
                 self._pane_widgets[config.role] = pane
                 yield pane
         yield PromptInput(id="prompt")
@@ -124,8 +115,10 @@ class DuetApp(App):
         self._load_user_presets()
         self._mark_active()
         self.query_one(PromptInput).focus()
-        for config in self.pane_configs:
-            self._start_session(config)
+        for role, session in self.sessions.items():
+            if role in self._to_load:
+                session.load()
+            self._when_loaded(self.pane(role))
         self._open_history()
 
     def _open_history(self) -> None:
@@ -140,20 +133,12 @@ class DuetApp(App):
         if self._resume is not None:
             self.run_worker(self.reopen(self._resume))
 
-    def _start_session(self, config: PaneConfig) -> None:
-        pane = self.pane(config.role)
-        session = self._started.pop(config.role, None)
-        if session is None:
-            session = self._session_factory(config.role, config.spec, config.mode, self.sampling)
-            session.load()
-        self.sessions[config.role] = session
-        session.loading.add_done_callback(partial(self._loaded, pane))
-
     @staticmethod
-    def _loaded(pane: ChatPane, future) -> None:  # runs on the pane's worker thread
-        error = future.exception()
-        info = None if error else future.result()
-        pane.post_message(ChatPane.Loaded(info, str(error) if error else None))
+    def _when_loaded(pane: ChatPane) -> None:
+        """Tell the pane when its session's current load ends (the callback runs on the worker)."""
+        loading = pane.session.loading
+        if loading is not None:
+            loading.add_done_callback(lambda _future: pane.post_message(ChatPane.Loaded()))
 
     def _load_user_presets(self) -> None:
         path = presets_path()
@@ -185,6 +170,12 @@ class DuetApp(App):
     def busy(self) -> bool:
         return any(p.busy for p in self.panes)
 
+    def _refused_while_busy(self) -> bool:
+        """True (and the user told why) when a new turn must wait for the current one."""
+        if self.busy:
+            self.notify(BUSY_MESSAGE, severity="warning")
+        return self.busy
+
     # -- sending ------------------------------------------------------------------------------
     @on(PromptInput.Submitted)
     async def _submitted(self, message: PromptInput.Submitted) -> None:
@@ -201,11 +192,16 @@ class DuetApp(App):
     async def send(self, text: str, preset: Preset | None = None, replace_last: bool = False) -> bool:
         """Send to every pane; replace_last: this answers the last turn again (regenerate), and
         the saved conversation keeps the new answers in its place."""
-        if self.busy:
-            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+        if self._refused_while_busy():
             return False
         self.last_prompt, self.last_preset = text, preset
-        futures = [await self._send_to(pane, text, preset) for pane in self.panes]
+        # Every pane's turn is on screen first; then all sessions start together, with no await
+        # between them, so they claim their share of the cores at the same moment.
+        generations = [await pane.begin_turn(text) for pane in self.panes]
+        futures = [
+            pane.session.send(text, pane.inbox(generation), preset.apply(pane.session.sampling) if preset else None)
+            for pane, generation in zip(self.panes, generations)
+        ]
         self.run_worker(self._save_when_done(text, futures, preset, replace_last))
         return True
 
@@ -225,21 +221,11 @@ class DuetApp(App):
         except DuetError as err:
             self.notify(f"could not save this turn: {err}", severity="error")
 
-    async def _send_to(self, pane: ChatPane, text: str, preset: Preset | None):
-        session = self.sessions[pane.role]
-        sampling = None
-        if preset is not None:
-            overrides = {k: getattr(preset, k) for k in SAMPLING_OVERRIDES if getattr(preset, k) is not None}
-            sampling = session.sampling.model_copy(update=overrides) if overrides else None
-        generation = await pane.begin_turn(text)
-        return session.send(text, pane.inbox(generation), sampling)
-
     async def fire_preset(self, preset: Preset) -> None:
-        if self.busy:
-            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+        if self._refused_while_busy():
             return
         for pane in self.panes:
-            mode = getattr(preset, f"{pane.role}_mode", None)
+            mode = preset.mode_for(pane.role)
             if mode:
                 self._set_mode(pane, mode)
         self.notify(f"preset: {preset.name}", timeout=2)
@@ -257,12 +243,11 @@ class DuetApp(App):
         if self.last_prompt is None:
             self.notify("Nothing to regenerate yet.")
             return
-        if self.busy:
-            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+        if self._refused_while_busy():
             return
         for pane in self.panes:
-            session = self.sessions[pane.role]
-            last = session.turns[-1] if session.turns else None
+            session = pane.session
+            last = session.last_turn
             if last is not None and last.prompt == self.last_prompt:
                 session.pop_last_turn()
             await pane.remove_last_turn()
@@ -302,23 +287,22 @@ class DuetApp(App):
 
     def switch_model(self, role: str, source: str) -> None:
         """Load another model into one pane, in the background; the other panes stay usable."""
-        from models.catalog import pane_defaults
+        from models.files.catalog import pane_defaults
 
         pane, session = self.pane(role), self.sessions[role]
         if pane.busy:
             self.notify(f"The {role} pane is answering: Esc stops it first.", severity="warning")
             return
         mode, chat_format = pane_defaults(source)
-        spec = session.spec.model_copy(update={"source": source, "chat_format": chat_format})
-        pane.begin_loading(source)
+        session.switch_model(session.spec.model_copy(update={"source": source, "chat_format": chat_format}))
+        pane.begin_loading()
         if mode:
             self._set_mode(pane, mode)
-        session.switch_model(spec).add_done_callback(partial(self._loaded, pane))
+        self._when_loaded(pane)
 
     async def reopen(self, conversation_id: int) -> None:
         """Show a saved conversation in the panes and continue it (chat mode gets its history)."""
-        if self.busy:
-            self.notify("Still answering: Esc stops both panes first.", severity="warning")
+        if self._refused_while_busy():
             return
         try:
             restored = self.history.restore_turns(conversation_id)
@@ -326,11 +310,10 @@ class DuetApp(App):
             self.notify(str(err), severity="error")
             return
         for pane in self.panes:
-            session = self.sessions[pane.role]
-            session.clear()
+            turns = restored.get(pane.role, [])
+            pane.session.restore(turns)
             await pane.clear()
-            for turn in restored.get(pane.role, []):
-                session.turns.append(turn)
+            for turn in turns:
                 await pane.show_saved_turn(turn.prompt, turn.text, turn.error, turn.metrics)
         self.conversation_id = conversation_id
         # Ctrl+R answers the last saved prompt again; its preset's sampling is not restored.
@@ -348,32 +331,36 @@ class DuetApp(App):
         self.notify(f"{pane.role} pane: {MODES[pane.mode].description}", timeout=4)
 
     def _set_mode(self, pane: ChatPane, mode: str) -> None:
-        pane.mode = mode
-        self.sessions[pane.role].set_mode(mode)
+        pane.session.set_mode(mode)
         pane.refresh_header()
 
-    def action_inspect(self) -> None:
+    async def action_inspect(self) -> None:
         draft = self.query_one(PromptInput).text
-        entries = []
-        for pane in self.panes:
-            session = self.sessions[pane.role]
-            last = session.turns[-1] if session.turns else None
-            if last is not None and last.rendered is not None:
-                r = last.rendered
-                note = f"{r.history_used} earlier exchange(s) included" if r.history_used else ""
-                if r.dropped_turns:
-                    note += f"; {r.dropped_turns} dropped to fit the context"
-                entries.append((pane.role, f"last turn · mode {r.mode} · {_token_count(r)} tokens", r.text, note))
-            elif draft.strip() and session.ready:
-                try:
-                    r = session.render_preview(draft).result(timeout=10)
-                    entries.append((pane.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet"))
-                except DuetError as err:
-                    entries.append((pane.role, f"mode {pane.mode}", "", str(err)))
-            else:
-                reason = last.error if last is not None and last.error else (pane.load_error or "nothing sent yet")
-                entries.append((pane.role, f"mode {pane.mode}", "", reason))
+        entries = [await self._inspect(pane.session, draft) for pane in self.panes]
         self.push_screen(InspectorScreen(entries))
+
+    @staticmethod
+    async def _inspect(session: PaneSession, draft: str) -> InspectorEntry:
+        """What one pane sent last, or would send for the draft in the prompt box."""
+        last = session.last_turn
+        if last is not None and last.rendered is not None:
+            r = last.rendered
+            note = f"{r.context_used} earlier exchange(s) included" if r.context_used else ""
+            if r.dropped_turns:
+                note += f"; {r.dropped_turns} dropped to fit the context"
+            return InspectorEntry(session.role, f"last turn · mode {r.mode} · {_token_count(r)} tokens", r.text, note)
+        if draft.strip() and session.ready:
+            try:  # rendered on the pane's worker; the UI thread only awaits it
+                future = asyncio.wrap_future(session.render_preview(draft))
+                r = await asyncio.wait_for(future, PREVIEW_TIMEOUT_S)
+            except DuetError as err:
+                return InspectorEntry(session.role, f"mode {session.mode}", "", str(err))
+            except asyncio.TimeoutError:
+                reason = f"rendering the draft took over {PREVIEW_TIMEOUT_S:g} s"
+                return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
+            return InspectorEntry(session.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet")
+        reason = last.error if last is not None and last.error else (session.load_error or "nothing sent yet")
+        return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
 
     def action_presets(self) -> None:
         self.search_commands(
@@ -404,13 +391,13 @@ class DuetApp(App):
         self.notify(f"sampling settings applied to {'both panes' if target == 'both' else target + ' pane'}")
 
     def action_copy_answer(self) -> None:
-        session = self.sessions[self.active_pane.role]
-        answers = [t.text for t in session.turns if t.text]
-        if not answers:
+        session = self.active_pane.session
+        answer = session.last_answer()
+        if answer is None:
             self.notify("No answer to copy in this pane yet.")
             return
-        self.copy_to_clipboard(answers[-1])
-        self.notify(f"Copied the {session.role} pane's last answer ({len(answers[-1])} characters).")
+        self.copy_to_clipboard(answer)
+        self.notify(f"Copied the {session.role} pane's last answer ({len(answer)} characters).")
 
     def action_help(self) -> None:
         rows = []
@@ -440,10 +427,9 @@ class DuetApp(App):
             self.history.close()
 
 
-def _token_count(rendered) -> str:
+def _token_count(rendered: RenderedPrompt) -> str:
     """A server that cannot tokenize gets an estimate, shown as such (~N)."""
-    estimated = getattr(rendered, "token_count_estimated", False)
-    return f"~{rendered.token_count}" if estimated else str(rendered.token_count)
+    return f"~{rendered.token_count}" if rendered.token_count_estimated else str(rendered.token_count)
 
 
 def _preset_help(preset: Preset) -> str:

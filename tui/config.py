@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from models.errors import DuetError
+from models.errors import DuetError, first_field_error
+from models.toml import tomllib
 
 
 def config_dir() -> Path:
@@ -40,9 +40,8 @@ def load_config(path: Path | None = None) -> DuetConfig:
     except tomllib.TOMLDecodeError as err:
         raise DuetError(f"{path}: {err}; fix the TOML syntax") from None
     except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise DuetError(f"{path}: field '{field}': {first['msg']}") from None
+        field, message = first_field_error(err)
+        raise DuetError(f"{path}: field '{field}': {message}") from None
     except OSError as err:
         raise DuetError(f"{path}: cannot read it ({err.strerror})") from None
 

@@ -14,7 +14,8 @@ import re
 from collections import Counter
 from statistics import mean
 
-from .safe_text import neutralize
+from models.events import metrics_line
+from tui.safe_text import neutralize
 
 # Inline text is never at the start of a line here, so list and heading markers need no escaping.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -22,9 +23,10 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 # -- shared pieces -----------------------------------------------------------------------------
 def metrics_text(metrics: dict) -> str:
-    return (
-        f"TTFT {metrics.get('ttft_s', 0.0) * 1000:.0f} ms · {metrics.get('tokens', 0)} tokens · "
-        f"{metrics.get('tokens_per_s', 0.0):.1f} tok/s · {metrics.get('stop_reason', '?')}"
+    """A record's metrics (a dict: records are plain JSON) as the same line the panes show."""
+    return metrics_line(
+        metrics.get("ttft_s", 0.0), metrics.get("tokens", 0), metrics.get("tokens_per_s", 0.0),
+        metrics.get("stop_reason", "?"),
     )
 
 

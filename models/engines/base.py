@@ -1,0 +1,134 @@
+"""The one contract every engine offers a pane, and the arithmetic all engines share.
+
+An engine turns a pane's prompt into a stream of events. There are two today, llama.cpp in this
+process (`models.engines.llama`) and an OpenAI-compatible server (`models.engines.openai`); a
+pane differs from another only by its settings, never by a code path. In the style of Harlequin's
+adapters, everything a session may ask of an engine is declared here: four required methods, and
+optional capabilities as documented attributes and methods whose defaults are a correct answer
+for an engine that lacks the capability. A session never reaches past this class (no getattr, no
+extra keywords that only one engine takes).
+
+Threading: an engine is owned by one `PaneSession` and only ever called from that session's worker
+thread, so a llama.cpp model is never shared between threads.
+
+Where the capabilities that are planned next belong (see ARCHITECTURE.md): scoring a text after a
+context (the token-shift lens), LoRA adapters and their scale (part of the model spec, applied in
+`load` and between turns), aborting a native decode (through the ``cancel`` event every long call
+already receives) and a GPU placement plan (decided before `load`, reported in `ModelInfo`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Iterator, Sequence
+
+from models.events import Event, Metrics, StopReason
+from models.files.info import ModelInfo
+from models.prompts import Exchange, PromptMode
+from models.settings import ModelSpec, SamplingSettings
+from models.threads import Lease
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    """Exactly what a pane sends to its model for one turn."""
+
+    mode: str
+    text: str
+    token_count: int
+    context_used: int  # earlier exchanges included (chat mode)
+    dropped_turns: int  # earlier exchanges left out so the prompt fits the context
+    tokens: tuple[int, ...] = ()
+    add_bos: bool = True
+    stop: tuple[str, ...] = ()
+    token_count_estimated: bool = False  # a server that cannot tokenize: token_count is a guess
+
+
+class Engine(ABC):
+    """One model behind one pane. Subclasses implement load, render, stream and close."""
+
+    #: Whether this engine computes on this machine's cores. A session then claims a share of
+    #: them (a `Lease` from models/threads.py) for every stream and warm call and passes it in,
+    #: claimed on the caller's thread, so panes sent the same message split the cores from their
+    #: first token on. A server's work happens elsewhere: it gets None.
+    uses_local_cores: ClassVar[bool] = False
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.info: ModelInfo | None = None  # set by load()
+
+    @abstractmethod
+    def load(self) -> ModelInfo:
+        """Open the model (the slow part: a file mapped, a server asked); DuetError when it cannot."""
+
+    @abstractmethod
+    def render(
+        self, mode: PromptMode, text: str, context: Sequence[Exchange], sampling: SamplingSettings
+    ) -> RenderedPrompt:
+        """What ``mode`` sends for ``text`` after the earlier exchanges ``context``, with its token
+        count; the oldest exchanges are left out when they do not fit (dropped_turns says how many)."""
+
+    @abstractmethod
+    def stream(
+        self, prompt: RenderedPrompt, sampling: SamplingSettings, cancel: threading.Event, lease: Lease | None = None
+    ) -> Iterator[Event]:
+        """Generate: TextDelta and Notice events, then exactly one Finished (errors included).
+
+        ``cancel`` is checked at least once per token; a set flag ends the answer with stop reason
+        "cancelled" and the partial text. ``lease`` is the share of the cores (None for engines that
+        do not use local cores, or a caller that lets the engine claim one itself).
+        """
+
+    def warm(self, mode: PromptMode, lease: Lease | None = None) -> int:
+        """The cached prompt prefix: evaluate now what ``mode`` puts before any user text, so the next
+        message starts after it. Returns the number of tokens evaluated (0: nothing to do, or this
+        engine cannot cache). Answers must be the same as without warming."""
+        return 0
+
+    def close(self) -> None:
+        """Release the model or connection; the engine is not used again."""
+
+
+class AnswerClock:
+    """Times one answer, the same way for every engine: request start, first token, last token.
+
+    Time to first token counts from the request (prompt processing included); tokens per second is
+    the decode speed from the first token to the last, so it leaves the prompt out.
+    """
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first: float | None = None
+        self.last: float | None = None
+
+    def tick(self) -> float:
+        """A token (or chunk) arrived now; the first one fixes time to first token."""
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = now
+        return now
+
+    @property
+    def ttft_s(self) -> float:
+        return (self.first - self.started) if self.first is not None else 0.0
+
+    def rate(self, tokens: int, now: float) -> float:
+        """Live tokens per second after ``tokens`` tokens, the last of them at ``now``."""
+        first = self.first
+        return (tokens - 1) / (now - first) if first is not None and tokens > 1 and now > first else 0.0
+
+    def metrics(self, tokens: int, stop_reason: StopReason, prompt_tokens: int) -> Metrics:
+        end = time.perf_counter()
+        first, last = self.first, self.last
+        decode_s = (last - first) if first is not None and last is not None else 0.0
+        return Metrics(
+            ttft_s=round((first - self.started) if first is not None else end - self.started, 4),
+            tokens=tokens,
+            tokens_per_s=round((tokens - 1) / decode_s, 2) if tokens > 1 and decode_s > 0 else 0.0,
+            stop_reason=stop_reason,
+            prompt_tokens=prompt_tokens,
+            total_s=round(end - self.started, 4),
+        )

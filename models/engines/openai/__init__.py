@@ -1,0 +1,1 @@
+"""The engine for panes backed by an OpenAI-compatible HTTP server."""

@@ -1,0 +1,193 @@
+"""A small reader for GGUF headers: metadata and tensor layout, without loading any weights.
+
+It lets Duet say *why* a file cannot be used (not GGUF, truncated, empty) before llama.cpp is
+asked to load it, and show a model's details without loading it at all.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.errors import DuetError
+
+GGUF_MAGIC = b"GGUF"
+_SCALARS = {
+    0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d",
+}
+_STRING, _ARRAY = 8, 9
+_U64 = struct.Struct("<Q")
+# Arrays longer than this (token lists, merges) are skipped and only their length is kept.
+_MAX_KEPT_ARRAY = 64
+
+# ggml tensor type -> (elements per block, bytes per block)
+_GGML_BLOCKS = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
+    10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
+    16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18), 21: (256, 110),
+    22: (256, 82), 23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8),
+    29: (256, 56), 30: (1, 2), 34: (256, 54), 35: (256, 66), 39: (32, 17),
+}
+
+# llama_ftype values as written to general.file_type
+FILE_TYPES = {
+    0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K",
+    11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M",
+    18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S",
+    25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M",
+    32: "BF16", 36: "TQ1_0", 37: "TQ2_0", 38: "MXFP4_MOE",
+}
+
+
+@dataclass(frozen=True)
+class ArrayInfo:
+    """A metadata array too long to keep: only its element count."""
+
+    length: int
+
+
+@dataclass
+class GGUFHeader:
+    path: Path
+    version: int
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tensor_count: int = 0
+    file_size: int = 0
+    data_end: int | None = None  # where the last tensor ends; None if a tensor type is unknown
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.metadata.get(key, default)
+
+
+class _Reader:
+    def __init__(self, buf: mmap.mmap | bytes, path: Path):
+        self.buf, self.pos, self.path = buf, 0, path
+
+    def _take(self, fmt: str) -> Any:
+        size = struct.calcsize(fmt)
+        if self.pos + size > len(self.buf):
+            raise _Truncated
+        (value,) = struct.unpack_from(fmt, self.buf, self.pos)
+        self.pos += size
+        return value
+
+    def string(self) -> str:
+        n = self._take("<Q")
+        if self.pos + n > len(self.buf):
+            raise _Truncated
+        raw = bytes(self.buf[self.pos : self.pos + n])
+        self.pos += n
+        return raw.decode("utf-8", errors="replace")
+
+    def skip_string(self) -> None:
+        n = self._take("<Q")
+        self.pos += n
+        if self.pos > len(self.buf):
+            raise _Truncated
+
+    def _skip_strings(self, count: int) -> None:
+        # Hot loop: a vocabulary holds up to ~260k strings, and this runs on every model load.
+        buf, pos, end, unpack = self.buf, self.pos, len(self.buf), _U64.unpack_from
+        for _ in range(count):
+            if pos + 8 > end:
+                raise _Truncated
+            pos += 8 + unpack(buf, pos)[0]
+        if pos > end:
+            raise _Truncated
+        self.pos = pos
+
+    def value(self, vtype: int) -> Any:
+        if vtype in _SCALARS:
+            return self._take(_SCALARS[vtype])
+        if vtype == _STRING:
+            return self.string()
+        if vtype == _ARRAY:
+            item_type = self._take("<I")
+            length = self._take("<Q")
+            if length <= _MAX_KEPT_ARRAY:
+                return [self.value(item_type) for _ in range(length)]
+            if item_type == _STRING:
+                self._skip_strings(length)
+            elif item_type in _SCALARS:
+                self.pos += struct.calcsize(_SCALARS[item_type]) * length
+            else:
+                for _ in range(length):
+                    self.value(item_type)
+            if self.pos > len(self.buf):
+                raise _Truncated
+            return ArrayInfo(length)
+        raise _Corrupt(f"unknown metadata value type {vtype}")
+
+
+class _Truncated(Exception):
+    pass
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def read_header(path: Path) -> GGUFHeader:
+    """Parse a GGUF file's header, raising DuetError with a one-line reason when it is unusable."""
+    path = Path(path)
+    if not path.exists():
+        raise DuetError(f"model file {path} does not exist; check the path or pick an embedded: model")
+    if path.is_dir():
+        raise DuetError(f"{path} is a directory, not a model file; point at the .gguf file inside it")
+    size = path.stat().st_size
+    if size == 0:
+        raise DuetError(f"model file {path} is empty (0 bytes); download it again")
+    try:
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            return _parse(buf, path, size)
+    except PermissionError:
+        raise DuetError(f"model file {path} is not readable; check its permissions") from None
+
+
+def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFHeader:
+    if buf[:4] != GGUF_MAGIC:
+        raise DuetError(f"{path} is not a GGUF model file (wrong magic bytes); use a .gguf file")
+    reader = _Reader(buf, path)
+    reader.pos = 4
+    try:
+        version = reader._take("<I")
+        if version not in (2, 3):
+            raise DuetError(f"{path} is GGUF version {version}, which Duet cannot read; use GGUF v2 or v3")
+        tensor_count = reader._take("<Q")
+        kv_count = reader._take("<Q")
+        header = GGUFHeader(path=path, version=version, tensor_count=tensor_count, file_size=size)
+        for _ in range(kv_count):
+            key = reader.string()
+            header.metadata[key] = reader.value(reader._take("<I"))
+        data_end = 0
+        known = True
+        for _ in range(tensor_count):
+            reader.skip_string()
+            n_dims = reader._take("<I")
+            elements = 1
+            for _ in range(n_dims):
+                elements *= reader._take("<Q")
+            ttype = reader._take("<I")
+            offset = reader._take("<Q")
+            block = _GGML_BLOCKS.get(ttype)
+            if block is None:
+                known = False
+                data_end = max(data_end, offset)
+            else:
+                data_end = max(data_end, offset + elements // block[0] * block[1])
+        alignment = header.get("general.alignment", 32) or 32
+        data_start = -(-reader.pos // alignment) * alignment
+        header.data_end = data_start + data_end if known else None
+        limit = header.data_end if known else data_start + data_end
+    except _Truncated:
+        raise DuetError(f"model file {path} is truncated inside its header; download it again") from None
+    except _Corrupt as err:
+        raise DuetError(f"model file {path} is corrupt ({err}); download it again") from None
+    if limit > size:
+        raise DuetError(
+            f"model file {path} is truncated ({size:,} of {limit:,} bytes); download it again"
+        )
+    return header

@@ -1,0 +1,75 @@
+"""What Duet knows about a model file, read from its GGUF metadata."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from models.files.gguf import FILE_TYPES, GGUFHeader
+
+_QUANT_IN_NAME = re.compile(r"(?i)(I?Q\d(?:_[A-Z0-9]+)*|BF16|F16|F32)(?=\.gguf$|[-.])")
+
+
+class ModelInfo(BaseModel):
+    path: str
+    label: str
+    architecture: str
+    name: str
+    size_label: str | None
+    quantization: str | None
+    context_length: int | None
+    n_layers: int | None
+    has_chat_template: bool
+    chat_template: str | None = None
+    file_size: int
+    sliding_window: int | None = None  # attention window of SWA models (Gemma 2/3, ...)
+    # Filled in once llama.cpp has loaded the model:
+    gpu_offload_supported: bool | None = None
+    gpu_layers: int | None = None
+    n_ctx: int | None = None
+    n_threads: int | None = None  # pinned with --threads; None: a share of the cores (models/threads.py)
+    cpu_cores: int | None = None
+
+    @property
+    def placement(self) -> str:
+        """'CPU', how many layers went to the GPU, or 'server', for a pane header."""
+        if self.architecture == "remote":
+            return "server"
+        if not self.gpu_layers:
+            return "CPU"
+        total = (self.n_layers or 0) + 1  # llama.cpp counts the output layer too
+        return f"GPU {min(self.gpu_layers, total)}/{total} layers"
+
+    def summary(self) -> str:
+        parts = [self.name, self.size_label, self.quantization]
+        return " · ".join(p for p in parts if p)
+
+
+def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
+    arch = str(header.get("general.architecture", "unknown"))
+    template = header.get("tokenizer.chat_template")
+    file_type = header.get("general.file_type")
+    quant = FILE_TYPES.get(file_type) if isinstance(file_type, int) else None
+    if quant is None:
+        match = _QUANT_IN_NAME.search(Path(header.path).name)
+        quant = match.group(1).upper() if match else None
+    return ModelInfo(
+        path=str(header.path),
+        label=label,
+        architecture=arch,
+        name=str(header.get("general.name") or label),
+        size_label=header.get("general.size_label"),
+        quantization=quant,
+        context_length=header.get(f"{arch}.context_length"),
+        n_layers=header.get(f"{arch}.block_count"),
+        has_chat_template=isinstance(template, str) and bool(template.strip()),
+        chat_template=template if isinstance(template, str) else None,
+        file_size=header.file_size,
+        sliding_window=_positive_int(header.get(f"{arch}.attention.sliding_window")),
+    )
+
+
+def _positive_int(value) -> int | None:
+    return value if isinstance(value, int) and value > 0 else None

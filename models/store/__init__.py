@@ -1,0 +1,1 @@
+"""What Duet saves: the conversation history database and the plain-dict records of turns."""

@@ -1,0 +1,141 @@
+"""duet ask PROMPT: one prompt to every pane, both answers printed (live, side by side, on a terminal)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+from concurrent.futures import Future
+
+from models.errors import DuetError
+from models.events import Finished, TextDelta
+from models.pair import open_sessions
+from models.session import PaneSession
+from models.store.records import pane_record
+from tui.cli.options import pane_configs, sampling_settings, wait_for_load
+from tui.report import metrics_text
+from tui.safe_text import neutralize
+
+
+def ask(args: argparse.Namespace) -> int:
+    configs = pane_configs(args)
+    sampling = sampling_settings(args)
+    store = None
+    if not getattr(args, "no_save", False):
+        from tui.cli.history import open_store
+
+        try:
+            store = open_store()
+        except DuetError as err:
+            print(f"duet: {err}; or pass --no-save", file=sys.stderr)
+            return 1
+    sessions = open_sessions(configs, sampling)
+    interrupted = False
+    try:
+        events: queue.Queue = queue.Queue()
+        futures: list[Future | None] = []
+        for session in sessions:
+            if wait_for_load(session) is None:
+                futures.append(session.send(args.prompt, lambda e, r=session.role: events.put((r, e))))
+            else:
+                futures.append(None)
+        try:
+            if sys.stdout.isatty() and not args.json:
+                _live_view(sessions, events, futures)
+            turns = [f.result() if f is not None else None for f in futures]
+        except KeyboardInterrupt:  # keep what was generated: the answers end as "cancelled"
+            interrupted = True
+            for session in sessions:
+                session.cancel()
+            turns = [f.result() if f is not None else None for f in futures]
+    finally:
+        for session in sessions:
+            session.close()
+    save_error = None
+    if store is not None:
+        try:
+            with store:
+                conversation = store.start_session_conversation(sessions, kind="ask")
+                store.add_session_turn(conversation, args.prompt, sessions, turns)
+        except DuetError as err:
+            save_error = str(err)
+    panes = [pane_record(s, t) for s, t in zip(sessions, turns)]
+    if args.json:
+        print(json.dumps({"panes": panes}, ensure_ascii=True, indent=2))
+    else:
+        _print_panes(panes)
+    failed = [p for p in panes if p["error"]]
+    for pane in failed:
+        print(f"duet: {pane['role']} pane: {pane['error']}", file=sys.stderr)
+    if save_error:
+        print(f"duet: could not save to the history: {save_error}", file=sys.stderr)
+    if interrupted:
+        print("duet: interrupted; the partial answers were kept", file=sys.stderr)
+        return 130
+    return 1 if failed or save_error else 0
+
+
+def _pane_renderables(panes: list[dict]):
+    from rich.panel import Panel
+    from rich.text import Text
+
+    out = []
+    for pane in panes:
+        title = Text(f"{pane['role']} · {pane['model']} · {pane['mode']}", style="bold")
+        body = Text(neutralize(pane["text"]))
+        if pane["error"]:
+            body = Text(neutralize(pane["error"]), style="red")
+        subtitle = Text(metrics_text(pane["metrics"]), style="dim")
+        out.append(Panel(body, title=title, subtitle=subtitle, title_align="left", subtitle_align="left"))
+    return out
+
+
+def _layout(panes: list[dict], width: int):
+    from rich.console import Group
+    from rich.table import Table
+
+    renderables = _pane_renderables(panes)
+    if width < 100:
+        return Group(*renderables)
+    table = Table.grid(expand=True, padding=(0, 1))
+    for _ in renderables:
+        table.add_column(ratio=1)
+    table.add_row(*renderables)
+    return table
+
+
+def _print_panes(panes: list[dict]) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False, soft_wrap=False)
+    console.print(_layout(panes, console.width))
+
+
+def _live_view(sessions: list[PaneSession], events: queue.Queue, futures: list[Future | None]) -> None:
+    """On a terminal, show both answers growing side by side while they stream."""
+    from rich.console import Console
+    from rich.live import Live
+
+    console = Console(highlight=False)
+    texts = {s.role: "" for s in sessions}
+    pending = sum(f is not None for f in futures)
+
+    def snapshot() -> list[dict]:
+        return [
+            {
+                "role": s.role, "model": s.info.label if s.info else s.spec.source, "mode": s.mode,
+                "text": texts[s.role], "error": s.load_error,
+                "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "…"},
+            }
+            for s in sessions
+        ]
+
+    with Live(console=console, transient=True, vertical_overflow="crop", refresh_per_second=10) as live:
+        while pending:
+            role, event = events.get()
+            if isinstance(event, TextDelta):
+                texts[role] += event.text
+            elif isinstance(event, Finished):
+                pending -= 1
+            live.update(_layout(snapshot(), console.width))

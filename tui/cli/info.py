@@ -1,0 +1,68 @@
+"""duet info: what each pane's model is and where it runs, from its metadata and llama.cpp."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from models.files.info import ModelInfo
+from models.pair import open_sessions
+from models.settings import SamplingSettings
+from tui.cli.options import pane_configs, wait_for_load
+from tui.safe_text import neutralize
+
+
+def info(args: argparse.Namespace) -> int:
+    configs = pane_configs(args)
+    sessions = open_sessions(configs, SamplingSettings())
+    results = []
+    try:
+        for session in sessions:
+            error = wait_for_load(session)
+            results.append((session, error))
+    finally:
+        for session in sessions:
+            session.close()
+    if args.json:
+        payload = [
+            {"role": s.role, "source": s.spec.source, "error": e,
+             "info": s.info.model_dump(exclude={"chat_template"}) if s.info else None}
+            for s, e in results
+        ]
+        print(json.dumps({"models": payload}, ensure_ascii=True, indent=2))
+    else:
+        for session, error in results:
+            print(f"[{session.role}] {session.spec.source}")
+            if error:
+                print(f"  error: {neutralize(error)}")
+                continue
+            for key, value in describe(session.info):
+                print(f"  {key:<16} {neutralize(str(value))}")
+    failed = [(s, e) for s, e in results if e]
+    for session, error in failed:
+        print(f"duet: {session.role} pane: {error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def describe(info: ModelInfo) -> list[tuple[str, str]]:
+    if info.architecture == "remote":
+        return [
+            ("name", info.name),
+            ("server", info.path),
+            ("runs on", "the server (its own template, context and hardware)"),
+        ]
+    offload = "yes" if info.gpu_offload_supported else "no (CPU-only llama.cpp build)"
+    return [
+        ("name", info.name),
+        ("file", info.path),
+        ("architecture", info.architecture),
+        ("size", info.size_label or "?"),
+        ("quantization", info.quantization or "?"),
+        ("file size", f"{info.file_size / 1e6:,.1f} MB"),
+        ("context", f"{info.n_ctx} of {info.context_length or '?'} tokens"),
+        ("chat template", "yes" if info.has_chat_template else "no"),
+        ("GPU offload", offload),
+        ("placement", info.placement),
+        ("threads", str(info.n_threads) if info.n_threads else f"shared: up to {info.cpu_cores} cores while generating"),
+    ]

@@ -1,0 +1,52 @@
+"""duet (no subcommand): the app, its models already loading before Textual is imported."""
+
+from __future__ import annotations
+
+import argparse
+
+from models.errors import DuetError
+from models.pair import open_sessions
+from tui.cli.options import UsageError, pane_configs, sampling_settings
+
+
+def run_app(args: argparse.Namespace) -> int:
+    app = build_app(args)
+    app.run()
+    return app.return_code or 0
+
+
+def build_app(args: argparse.Namespace):
+    """The app for ``args``, its models already loading (the benchmarks start it the same way)."""
+    configs = pane_configs(args)
+    sampling = sampling_settings(args)
+    resume = _resume_id(args)
+    # The models start loading now, on their own threads, while Textual is imported and the
+    # screen is built: loading the embedded pair is most of the time to a ready app.
+    started = {session.role: session for session in open_sessions(configs, sampling)}
+    try:
+        from tui.app import DuetApp
+
+        return DuetApp(configs, sampling, resume=resume, started=started)
+    except BaseException:
+        for session in started.values():
+            session.close()
+        raise
+
+
+def _resume_id(args: argparse.Namespace) -> int | None:
+    if not getattr(args, "resume", None):
+        return None
+    from models.store.history import HistoryStore
+
+    try:
+        with HistoryStore() as store:
+            if args.resume == "last":
+                latest = store.conversations(limit=1)
+                if not latest:
+                    raise UsageError("there is no saved conversation to resume yet")
+                return latest[0]["id"]
+            if args.resume.isdigit() and store.exists(int(args.resume)):
+                return int(args.resume)
+            raise UsageError(f"no conversation {args.resume} in the history; see: duet history list")
+    except DuetError as err:
+        raise UsageError(str(err)) from None

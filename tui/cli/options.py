@@ -1,0 +1,113 @@
+"""The options every model command shares, and turning them into pane configs and sampling settings."""
+
+from __future__ import annotations
+
+import argparse
+
+from pydantic import ValidationError
+
+from models.errors import DuetError, first_field_error
+from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, PaneConfig
+from models.prompts import MODE_NAMES
+from models.session import PaneSession
+from models.settings import ModelSpec, SamplingSettings
+
+
+def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> None:
+    parser.add_argument(
+        "--base", metavar="SPEC",
+        help="left pane's model: embedded:NAME, a catalog name (PAIR/base, PAIR/chat, NAME), "
+        "hf:OWNER/REPO/FILE.gguf[@REV] or a .gguf path (default embedded:gemma-3-270m)",
+    )
+    parser.add_argument("--chat", metavar="SPEC", help="right pane's model, same forms (default embedded:smollm2-135m-instruct)")
+    parser.add_argument("--pair", metavar="NAME", help="both panes from a catalog pair (see: duet models list); --base/--chat win")
+    parser.add_argument(
+        "--third", metavar="SPEC",
+        help="a third pane after base and chat: any model source, e.g. a server http://HOST:PORT/v1#MODEL",
+    )
+    if modes:
+        parser.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane (default raw, or the pair's)")
+        parser.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane (default chat, or the pair's)")
+        parser.add_argument("--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)")
+    parser.add_argument("--base-template", metavar="FORMAT", help="chat format for the base pane instead of its GGUF template (e.g. llama-2, chatml)")
+    parser.add_argument("--chat-template", metavar="FORMAT", help="chat format for the chat pane instead of its GGUF template")
+    parser.add_argument("--third-template", metavar="FORMAT", help="chat format for the third pane instead of its GGUF template")
+    parser.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for both models (default 2048, or the model's own if smaller)")
+    parser.add_argument("--gpu-layers", type=int, default=None, metavar="N", help="layers to offload to the GPU when the build supports it (default -1 = all)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N", help="pin every model to N CPU threads (default: the generating panes share the cores, and one running alone takes them all)")
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-tokens", type=int, default=None, metavar="N", help="answer length limit (default 256)")
+    parser.add_argument("--temperature", type=float, default=None, metavar="T", help="sampling temperature for both panes (default 0)")
+    parser.add_argument("--seed", type=int, default=None, metavar="S", help="sampling seed for both panes (default 42)")
+
+
+
+class UsageError(Exception):
+    """A bad command-line value: reported in one line with exit status 2."""
+
+
+def _first_error_line(err: ValidationError) -> str:
+    field, message = first_field_error(err)
+    return f"invalid {(field or 'value').replace('_', '-')}: {message}"
+
+
+def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
+    """Both panes from the options: --base/--chat win over --pair, which wins over the defaults.
+
+    A catalog model may ask for a prompt mode and a chat format (Llama 2 Chat: inst, llama-2);
+    explicit --*-mode and --*-template options win over those.
+    """
+    from models.files.catalog import load_catalog, pane_defaults
+
+    pair = None
+    if getattr(args, "pair", None):
+        try:
+            pair = load_catalog().pair(args.pair.strip())
+        except DuetError as err:
+            raise UsageError(str(err)) from None
+    configs = []
+    roles = ROLES + (("third",) if getattr(args, "third", None) else ())  # duet ask --third SPEC
+    for role in roles:
+        source = getattr(args, role, None)
+        if not source and pair is not None:
+            member = pair.member(role)
+            source = member.origin if member.embedded else member.name
+        source = source or DEFAULT_SOURCES[role]
+        catalog_mode, catalog_format = pane_defaults(source)
+        values = {"source": source}
+        for option, field in (("n_ctx", "n_ctx"), ("gpu_layers", "n_gpu_layers"), ("threads", "n_threads")):
+            if getattr(args, option, None) is not None:
+                values[field] = getattr(args, option)
+        template = getattr(args, f"{role}_template", None) or catalog_format
+        if template:
+            values["chat_format"] = template
+        try:
+            spec = ModelSpec(**values)
+        except ValidationError as err:
+            raise UsageError(_first_error_line(err)) from None
+        mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES.get(role, "chat")
+        configs.append(PaneConfig(role, spec, mode))
+    return configs
+
+
+def sampling_settings(args: argparse.Namespace) -> SamplingSettings:
+    values = {
+        name: getattr(args, name)
+        for name in ("max_tokens", "temperature", "seed")
+        if getattr(args, name, None) is not None
+    }
+    try:
+        return SamplingSettings(**values)
+    except ValidationError as err:
+        raise UsageError(_first_error_line(err)) from None
+
+
+def wait_for_load(session: PaneSession) -> str | None:
+    """Block until the session's model is loaded; its load error, or None."""
+    try:
+        session.loading.result()
+    except DuetError as err:
+        return str(err)
+    return None

@@ -1,0 +1,302 @@
+"""`duet run`: a list of prompts through both models, written up as a Markdown or HTML report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from concurrent.futures import Future
+from pathlib import Path
+
+from models.errors import DuetError
+from models.pair import open_sessions
+from models.presets import Preset, resolve_prompts
+from models.prompts import MODE_NAMES
+from models.session import PaneSession
+from models.settings import SamplingSettings
+from models.store.history import HistoryStore, write_private
+from models.store.records import iso_time, pane_meta, pane_record
+from tui.report import run_html, run_markdown
+from tui.safe_text import neutralize
+
+# With --repeat > 1 and no --temperature, answers are sampled at this temperature (greedy decoding
+# at the default temperature 0 would give the same answer on every repeat, whatever the seed).
+REPEAT_TEMPERATURE = 0.7
+REPORT_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+
+
+def register(subparsers) -> None:
+    from tui.cli.options import add_model_options, add_sampling_options
+
+    run = subparsers.add_parser(
+        "run",
+        help="run a list of prompts through both models and write a comparison report",
+        allow_abbrev=False,
+        description=(
+            "Runs every prompt through both models (both at once) and writes a report with both answers, "
+            "their metrics and a summary. A pane's prompt mode comes from --base-mode/--chat-mode when given, "
+            "else from the preset, else the pane's usual mode (raw for base, chat for chat, or what the model's catalog entry asks for). With --repeat N each prompt runs N times "
+            f"with seeds seed, seed+1, ...; without --temperature those runs sample at {REPEAT_TEMPERATURE}, "
+            "since at temperature 0 every repeat would give the same answer."
+        ),
+    )
+    run.add_argument("prompts", metavar="PROMPTS", help="'builtin' (the lesson presets), a presets .toml file, or a text file with one prompt per line")
+    add_model_options(run, modes=False)
+    run.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane for every prompt (default: the preset's, else the pane's usual mode: raw)")
+    run.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane for every prompt (default: the preset's, else the pane's usual mode: chat)")
+    add_sampling_options(run)
+    run.add_argument("--repeat", type=int, default=1, metavar="N", help="run each prompt N times with seeds seed..seed+N-1 (default 1)")
+    run.add_argument("--report", required=True, metavar="FILE", help="the report to write: FILE.md or FILE.html")
+    run.add_argument("--jsonl", metavar="FILE", help="also write one JSON line per run to FILE, as each finishes")
+    run.add_argument("--no-save", action="store_true", help="do not save the run to the history")
+    run.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from tui.cli.options import UsageError, pane_configs, sampling_settings
+
+    if args.repeat < 1:
+        raise UsageError("invalid repeat: must be at least 1")
+    report_format = REPORT_FORMATS.get(Path(args.report).suffix.lower())
+    if report_format is None:
+        raise UsageError(f"the report must be a .md or .html file, not '{args.report}'")
+    # Without --*-mode the panes start in their model's default mode; each prompt then sets its
+    # own (see _run_one). An unset mode option is left out so pane_configs picks that default.
+    config_args = argparse.Namespace(**{k: v for k, v in vars(args).items() if not (k.endswith("_mode") and v is None)})
+    try:
+        return _run(args, report_format, pane_configs(config_args), sampling_settings(args))
+    except DuetError as err:
+        print(f"duet: {err}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, report_format: str, configs, sampling: SamplingSettings) -> int:
+    presets = resolve_prompts(args.prompts)
+    notes: list[str] = []
+    if args.repeat > 1:
+        if args.temperature is None:
+            sampling = SamplingSettings(**{**sampling.model_dump(), "temperature": REPEAT_TEMPERATURE})
+            notes.append(
+                f"--repeat {args.repeat} without --temperature: answers were sampled at temperature "
+                f"{REPEAT_TEMPERATURE} so that the seeds make a difference."
+            )
+        elif sampling.temperature == 0:
+            notes.append(
+                f"--repeat {args.repeat} at temperature 0: decoding is greedy, so the repeats of a prompt "
+                "give the same answer whatever the seed; use --temperature above 0 to compare samples."
+            )
+    # Check that everything can be written before spending time on the models.
+    _check_writable(Path(args.report))
+    jsonl = _open_private(Path(args.jsonl)) if args.jsonl else None
+    store = None
+    if not args.no_save:
+        from tui.cli.history import open_store
+
+        try:
+            store = open_store()
+        except DuetError as err:
+            raise DuetError(f"{err}; or pass --no-save") from None
+
+    total = len(presets) * args.repeat
+    result = {
+        "title": f"Duet batch run: {Path(args.prompts).name}",
+        "created": iso_time(time.time()),
+        "source": args.prompts,
+        "repeat": args.repeat,
+        "notes": notes,
+        "panes": [],
+        "sampling": sampling.model_dump(mode="json"),
+        "interrupted": False,
+        "items": [],
+    }
+    sessions = open_sessions(configs, sampling)
+    default_modes = [config.mode for config in configs]
+    progress = _Progress(total)
+    conversation = None
+    try:
+        for session in sessions:
+            _wait_loaded(session)
+        result["panes"] = [pane_meta(s) for s in sessions]
+        if store is not None:
+            conversation = store.start_session_conversation(
+                sessions, kind="run",
+                title=f"run: {args.prompts} ({len(presets)} prompts × {args.repeat})",
+                meta={"source": args.prompts, "repeat": args.repeat, "report": str(Path(args.report).resolve())},
+            )
+        progress.start()
+        index = 0
+        for preset in presets:
+            for repeat in range(args.repeat):
+                index += 1
+                progress.begin(index, preset.name)
+                label = preset.name if args.repeat == 1 else f"{preset.name} #{repeat + 1}"
+                try:
+                    item = _run_one(sessions, default_modes, preset, repeat, args, sampling, index)
+                except _Interrupted as stopped:  # keep the stopped answers, saved as "cancelled"
+                    _keep(stopped.item, result, jsonl, store, conversation, label)
+                    raise
+                _keep(item, result, jsonl, store, conversation, label)
+                progress.done(index, item)
+    except KeyboardInterrupt:
+        result["interrupted"] = True
+        result["notes"].append("The run was interrupted; the report holds the prompts finished before that.")
+    finally:
+        progress.stop()
+        for session in sessions:
+            session.close()
+        if jsonl is not None:
+            jsonl.close()
+        if store is not None:
+            store.close()
+    if not result["panes"]:
+        result["panes"] = [pane_meta(s) for s in sessions]
+    text = run_markdown(result) if report_format == "md" else run_html(result)
+    write_private(args.report, text)
+    failed = sum(1 for item in result["items"] if item["status"] == "failed")
+    print(f"wrote {neutralize(args.report)}: {len(result['items'])} of {total} runs, {failed} failed")
+    if result["interrupted"]:
+        print("duet: interrupted", file=sys.stderr)
+        return 130
+    if failed:
+        print(f"duet: {failed} of {len(result['items'])} runs failed; see the report", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _keep(item: dict, result: dict, jsonl, store: HistoryStore | None, conversation: int | None, label: str) -> None:
+    result["items"].append(item)
+    if jsonl is not None:
+        jsonl.write(json.dumps(item, ensure_ascii=True) + "\n")
+        jsonl.flush()
+    if store is not None and conversation is not None:
+        store.add_turn(conversation, item["prompt"], item["panes"], label=label)
+
+
+def _run_one(
+    sessions: list[PaneSession], default_modes: list[str], preset: Preset, repeat: int,
+    args: argparse.Namespace, sampling: SamplingSettings, index: int,
+) -> dict:
+    preset_sampling = preset.apply(sampling)
+    seed = (preset_sampling.seed + repeat) % 2**32
+    run_sampling = SamplingSettings(**{**preset_sampling.model_dump(), "seed": seed})
+    futures: list[Future | None] = []
+    for session, default_mode in zip(sessions, default_modes):
+        session.mode = getattr(args, f"{session.role}_mode", None) or preset.mode_for(session.role) or default_mode
+        session.sampling = run_sampling
+        session.clear()  # every prompt stands alone: chat mode must not see the previous ones
+        futures.append(session.send(preset.text) if session.ready else None)
+    panes = []
+    try:
+        for session, future in zip(sessions, futures):
+            panes.append(_record(session, future))
+    except KeyboardInterrupt:
+        for session in sessions:
+            session.cancel()
+        panes = [_record(s, f) for s, f in zip(sessions, futures)]
+        item = _item(index, preset, repeat, seed, panes)
+        item["status"] = "stopped"
+        raise _Interrupted(item) from None
+    return _item(index, preset, repeat, seed, panes)
+
+
+class _Interrupted(KeyboardInterrupt):
+    def __init__(self, item: dict):
+        super().__init__()
+        self.item = item
+
+
+def _record(session: PaneSession, future: Future | None) -> dict:
+    if future is None:
+        return pane_record(session, None, extended=True)
+    try:
+        turn = future.result()
+    except Exception as err:  # an unexpected failure fails this prompt, not the run
+        record = pane_record(session, None, extended=True)
+        record["error"] = f"the {session.role} pane failed: {err}"
+        return record
+    return pane_record(session, turn, extended=True)
+
+
+def _item(index: int, preset: Preset, repeat: int, seed: int, panes: list[dict]) -> dict:
+    return {
+        "index": index,
+        "name": preset.name,
+        "prompt": preset.text,
+        "repeat": repeat + 1,
+        "seed": seed,
+        "status": "failed" if any(p["error"] for p in panes) else "ok",
+        "panes": panes,
+    }
+
+
+def _wait_loaded(session: PaneSession) -> None:
+    try:
+        session.loading.result()
+    except DuetError as err:
+        print(f"duet: {session.role} pane: {err}", file=sys.stderr)
+
+
+def _check_writable(path: Path) -> None:
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise DuetError(f"cannot write the report {path}: the folder {directory} does not exist")
+    if not os.access(directory, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise DuetError(f"cannot write the report {path}: permission denied; pick a writable location")
+
+
+def _open_private(path: Path):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as err:
+        raise DuetError(f"cannot write {path} ({err.strerror}); pick a writable location") from None
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+class _Progress:
+    """A rich progress bar on a terminal, one plain line per finished run otherwise (on stderr)."""
+
+    def __init__(self, total: int):
+        self.total = total
+        self._bar = None
+        self._task = None
+
+    def start(self) -> None:
+        if sys.stderr.isatty():
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=Console(stderr=True), transient=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("starting", total=self.total)
+
+    def begin(self, index: int, name: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=f"{neutralize(name)[:30]:<30}")
+
+    def done(self, index: int, item: dict) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=index)
+            return
+        parts = []
+        for pane in item["panes"]:
+            m = pane["metrics"]
+            outcome = "failed" if pane["error"] else f"{m['tokens']} tokens, {m['stop_reason']}"
+            parts.append(f"{pane['role']} {outcome}")
+        print(f"[{index}/{self.total}] {neutralize(item['name'])}: {item['status']} ({'; '.join(parts)})", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

@@ -1,0 +1,1 @@
+"""The screens pushed over the main one: help, prompt inspector, sampling settings, history, models."""

@@ -1,0 +1,161 @@
+"""The model screen: the catalog with installed state and sizes; switch a pane's model, or pull one."""
+
+from __future__ import annotations
+
+import threading
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import OptionList, ProgressBar, Select, Static
+from textual.widgets.option_list import Option
+
+from models import hub
+from models.errors import DuetError
+from tui.safe_text import neutralize
+from tui.screens.modal_css import MODAL_CSS
+
+
+def entry_source(entry: hub.CatalogEntry) -> str:
+    """The spec a pane opens this entry with (embedded models by their embedded: name)."""
+    return entry.model.origin if entry.model.embedded is not None else entry.name
+
+
+def entry_label(entry: hub.CatalogEntry) -> Text:
+    gated = "  gated" if entry.model.gated else ""
+    return Text(
+        f"{entry.name:<24} {hub.format_bytes(entry.size):>9}  RAM {hub.format_bytes(entry.ram_bytes):>9}  "
+        f"{entry.state:<15}{gated}"
+    )
+
+
+class ModelsScreen(ModalScreen[tuple[str, str] | None]):
+    """Dismisses with (pane role, source) to switch that pane's model, or None."""
+
+    BINDINGS = [
+        Binding("escape", "close", "Close / cancel pull"),
+        Binding("p", "pull", "Pull"),
+    ]
+    DEFAULT_CSS = MODAL_CSS.format(name="ModelsScreen") + """
+    ModelsScreen OptionList { height: 1fr; }
+    ModelsScreen ProgressBar { margin: 1 0 0 0; }
+    ModelsScreen #models-message { height: auto; }
+    """
+
+    def __init__(self, roles: list[str], active_role: str) -> None:
+        super().__init__()
+        self.roles = roles
+        self.active_role = active_role
+        self.entries: dict[str, hub.CatalogEntry] = {}
+        self._cancel: threading.Event | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                "Models: Enter opens the model in the chosen pane (pulls it first if needed) · "
+                "p pulls · Esc closes or cancels a pull",
+                classes="title",
+            )
+            yield Select([(f"{r} pane", r) for r in self.roles], value=self.active_role, allow_blank=False, id="target")
+            yield OptionList(id="catalog")
+            yield ProgressBar(total=None, show_eta=True, id="pull-progress")
+            yield Static("", id="models-message", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(ProgressBar).display = False
+        self._reload()
+        self.query_one(OptionList).focus()
+
+    def _reload(self) -> None:
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        self.entries = {e.name: e for e in hub.catalog_entries()}
+        for entry in self.entries.values():
+            options.add_option(Option(entry_label(entry), id=entry.name))
+        if highlighted is not None and highlighted < options.option_count:
+            options.highlighted = highlighted
+
+    def _say(self, message: str) -> None:
+        self.query_one("#models-message", Static).update(Text(neutralize(message)))
+
+    def _selected(self) -> hub.CatalogEntry | None:
+        options = self.query_one(OptionList)
+        if options.highlighted is None:
+            return None
+        return self.entries[options.get_option_at_index(options.highlighted).id]
+
+    @property
+    def target_role(self) -> str:
+        return str(self.query_one("#target", Select).value)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        entry = self.entries[event.option.id]
+        if entry.state in ("built-in", "installed"):
+            self.dismiss((self.target_role, entry_source(entry)))
+        else:
+            self._start_pull(entry, open_after=True)
+
+    def action_pull(self) -> None:
+        entry = self._selected()
+        if entry is not None:
+            self._start_pull(entry, open_after=False)
+
+    def action_close(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self._say("cancelling; the partial download is kept and the next pull resumes it")
+        else:
+            self.dismiss(None)
+
+    def _start_pull(self, entry: hub.CatalogEntry, open_after: bool) -> None:
+        if self._cancel is not None:
+            self._say("a download is already running; Esc cancels it")
+            return
+        if entry.model.embedded is not None:
+            self._say(f"{entry.name} ships inside Duet's packages; nothing to download")
+            return
+        self._cancel = threading.Event()
+        bar = self.query_one(ProgressBar)
+        bar.display = True
+        bar.update(total=None, progress=0)
+        self._say(f"pulling {entry.name}…")
+        self._pull(entry, self._cancel, open_after)
+
+    @work(thread=True, exclusive=True)
+    def _pull(self, entry: hub.CatalogEntry, cancel: threading.Event, open_after: bool) -> None:
+        def progress(p: hub.PullProgress) -> None:
+            self.app.call_from_thread(self._show_progress, p)
+
+        try:
+            hub.pull(entry.name, on_progress=progress, cancel=cancel, force_online=True)
+            error = None
+        except DuetError as err:
+            error = str(err)
+        self.app.call_from_thread(self._pulled, entry, error, open_after)
+
+    def _show_progress(self, p: hub.PullProgress) -> None:
+        bar = self.query_one(ProgressBar)
+        if p.total_bytes:
+            bar.update(total=p.total_bytes, progress=p.done_bytes)
+        speed = f" · {hub.format_bytes(p.speed_bps)}/s" if p.speed_bps else ""
+        eta = f" · ETA {p.eta_s:.0f} s" if p.eta_s is not None else ""
+        self._say(
+            f"{p.phase} {p.file} ({p.index}/{p.count}): {hub.format_bytes(p.done_bytes)} of "
+            f"{hub.format_bytes(p.total_bytes)}{speed}{eta}"
+        )
+
+    def _pulled(self, entry: hub.CatalogEntry, error: str | None, open_after: bool) -> None:
+        self._cancel = None
+        self.query_one(ProgressBar).display = False
+        self._reload()
+        self.query_one(OptionList).focus()
+        if error:
+            self._say(error)
+        elif open_after:
+            self.dismiss((self.target_role, entry_source(entry)))
+        else:
+            self._say(f"{entry.name} is downloaded; Enter opens it")

@@ -1,0 +1,241 @@
+"""One side of the comparison: header, conversation, live status line.
+
+The pane shows its `PaneSession` (models/session.py), which owns the model, the mode and the turns;
+the pane holds only what is on screen. The app feeds it model events; it never touches an engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from time import monotonic
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from models.events import Finished, Notice, TextDelta, metrics_line
+from models.files.info import ModelInfo
+from models.session import PaneSession
+from tui.safe_text import neutralize
+from tui.widgets.inbox import EventInbox, InboxReady
+from tui.widgets.turns import AnswerTurn, TurnNote, UserTurn
+
+STATUS_INTERVAL_S = 0.1
+# Streamed text reaches the screen at most this often. The UI thread shares the cores with the
+# models: rendering every token (100+ a second across two panes) took over half a core, and each
+# frame still costs the UI 4-10 ms (Textual repaints the box around everything that changed).
+FLUSH_INTERVAL_S = 1 / 15
+
+
+class ChatPane(Vertical):
+    """Shows one pane's conversation. The app feeds it model events; it never touches an engine."""
+
+    DEFAULT_CSS = """
+    ChatPane { width: 1fr; height: 1fr; border: round $panel-lighten-2; }
+    ChatPane.-active { border: round $accent; }
+    ChatPane > .pane-header { height: auto; padding: 0 1; background: $panel; }
+    ChatPane > .pane-log { height: 1fr; }
+    ChatPane > .pane-status { height: 1; padding: 0 1; color: $text-muted; }
+    ChatPane > .pane-status.-error { color: $error; }
+    ChatPane > .pane-status.-busy { color: $success; }
+    """
+
+    class ModelEvent(Message):
+        """A model event, posted from the pane's worker thread (post_message is thread-safe)."""
+
+        def __init__(self, generation: int, event) -> None:
+            super().__init__()
+            self.generation = generation
+            self.event = event
+
+    class Loaded(Message):
+        """The session's load finished (its info or load_error says how); posted from its worker."""
+
+    busy: reactive[bool] = reactive(False)
+
+    def __init__(self, session: PaneSession, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.generation = 0  # bumps on clear/regenerate so late events of old turns are ignored
+        self._answer: AnswerTurn | None = None
+        self._turn_widgets: list[list] = []
+        self._status_at = 0.0
+
+    # What the pane shows comes from its session, the one owner of this state.
+    @property
+    def role(self) -> str:
+        return self.session.role
+
+    @property
+    def mode(self) -> str:
+        return self.session.mode
+
+    @property
+    def info(self) -> ModelInfo | None:
+        return self.session.info
+
+    @property
+    def load_error(self) -> str | None:
+        return self.session.load_error
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="pane-header")
+        yield VerticalScroll(classes="pane-log")
+        yield Static(Text("loading model…"), classes="pane-status")
+
+    def on_mount(self) -> None:
+        self.refresh_header()
+
+    # -- header and status ---------------------------------------------------------------------
+    def refresh_header(self) -> None:
+        header = Text()
+        header.append(self.role.upper(), style="bold")
+        header.append("  ")
+        if self.info:
+            header.append(neutralize(self.info.label))
+            details = " · ".join(p for p in (self.info.size_label, self.info.quantization) if p)
+            if details:
+                header.append(f" · {neutralize(details)}", style="dim")
+        else:
+            header.append(neutralize(self.session.source), style="dim")
+        header.append("  mode ", style="dim")
+        header.append(self.mode, style="bold")
+        if self.info:
+            header.append(f"  {self.info.placement}", style="dim")
+        self.query_one(".pane-header", Static).update(header)
+
+    def set_status(self, message: str, kind: str = "") -> None:
+        status = self.query_one(".pane-status", Static)
+        classes = f"pane-status {kind}".strip()
+        if set(classes.split()) != set(status.classes):
+            status.set_classes(classes)
+        # One row whatever it says: no layout pass, which would re-arrange the whole screen.
+        status.update(Text(neutralize(message), no_wrap=True, overflow="ellipsis"), layout=False)
+
+    def begin_loading(self) -> None:
+        """The session has started loading another model."""
+        self.refresh_header()
+        self.set_status(f"loading {self.session.source}…")
+
+    def on_chat_pane_loaded(self, message: Loaded) -> None:
+        self.refresh_header()
+        self._show_state()
+
+    def _show_state(self) -> None:
+        """The idle status line: the load error, or ready and where the model runs."""
+        if self.load_error:
+            self.set_status(f"✗ {self.load_error}", "-error")
+        elif self.info:
+            self.set_status(f"ready · {self.info.placement}")
+
+    # -- turns --------------------------------------------------------------------------------
+    @property
+    def conversation(self) -> VerticalScroll:
+        """The scrolling column of turns."""
+        return self.query_one(".pane-log", VerticalScroll)
+
+    async def begin_turn(self, prompt: str) -> int:
+        self.generation += 1
+        self._answer = AnswerTurn()
+        widgets = [UserTurn(prompt), self._answer]
+        self._turn_widgets.append(widgets)
+        await self.conversation.mount_all(widgets)
+        self.conversation.scroll_end(animate=False)  # a new message brings a scrolled-up log back to follow
+        self.busy = True
+        self.set_status("● waiting for the first token…", "-busy")
+        return self.generation
+
+    def inbox(self, generation: int) -> EventInbox:
+        """The event sink for the turn ``begin_turn`` returned ``generation`` for."""
+        return EventInbox(self, generation)
+
+    async def on_inbox_ready(self, message: InboxReady) -> None:
+        # Wait for the next frame boundary first: whatever arrives meanwhile joins this batch. The
+        # boundaries are on one clock for every pane, so the panes' updates share a screen refresh.
+        # An answer's first text is shown at once.
+        if self._answer is not None and self._answer.text:
+            await asyncio.sleep(FLUSH_INTERVAL_S - monotonic() % FLUSH_INTERVAL_S)
+        events = message.inbox.take()
+        with self.app.batch_update():  # the whole batch and the scroll: one screen refresh
+            at_bottom = self.conversation.is_vertical_scroll_end
+            for event in events:
+                await self._apply(message.inbox.generation, event)
+            self._follow(at_bottom)
+
+    async def on_chat_pane_model_event(self, message: ModelEvent) -> None:
+        at_bottom = self.conversation.is_vertical_scroll_end
+        await self._apply(message.generation, message.event)
+        self._follow(at_bottom)
+
+    def _follow(self, at_bottom: bool) -> None:
+        """Keep a log that was scrolled to the end there; leave one the reader scrolled up alone."""
+        log = self.conversation
+        if at_bottom and self.busy and log.max_scroll_y > 0:
+            # Anchored, the log follows the answer in the same layout pass that grows it (a
+            # scroll_end waits for that layout, then costs another one and a frame, per new
+            # line). Only while an answer grows and overflows: Textual 8.2.8 anchors content
+            # shorter than the log to its bottom edge (Textualize/textual#6652).
+            log.anchor()
+        else:
+            log.anchor(False)
+            if at_bottom:
+                log.scroll_end(animate=False)
+
+    async def _apply(self, generation: int, event) -> None:
+        if generation != self.generation or self._answer is None:
+            return
+        if isinstance(event, TextDelta):
+            await self._answer.stream_fragment(neutralize(event.text))
+            now = monotonic()
+            if now - self._status_at >= STATUS_INTERVAL_S:  # a status repaint per token costs tokens/s
+                self._status_at = now
+                self.set_status(f"● {metrics_line(event.ttft_s, event.tokens, event.tokens_per_s)}", "-busy")
+        elif isinstance(event, Notice):
+            await self._add_note(event.message)
+        elif isinstance(event, Finished):
+            await self._answer.finish(neutralize(event.text))
+            m = event.metrics
+            if event.error:
+                await self._add_note(f"✗ {event.error}", error=True)
+                self.set_status(f"✗ {event.error}", "-error")
+            else:
+                if m.stop_reason == "cancelled":
+                    await self._add_note("■ stopped")
+                self.set_status(f"■ {m.line()}")
+            self._answer = None
+            self.busy = False
+
+    async def show_saved_turn(self, prompt: str, text: str, error: str | None, metrics) -> None:
+        """A turn from the history, shown as it was when it finished."""
+        await self.begin_turn(prompt)
+        await self.on_chat_pane_model_event(self.ModelEvent(self.generation, Finished(text, metrics, error)))
+
+    async def _add_note(self, message: str, error: bool = False) -> None:
+        note = TurnNote(message, error)
+        if self._turn_widgets:
+            self._turn_widgets[-1].append(note)
+        await self.conversation.mount(note)
+
+    async def remove_last_turn(self) -> None:
+        self.generation += 1
+        self.conversation.anchor(False)
+        if self._turn_widgets:
+            for widget in self._turn_widgets.pop():
+                if isinstance(widget, AnswerTurn):  # its finished paragraphs live beside it
+                    for frozen in widget.frozen:
+                        await frozen.remove()
+                await widget.remove()
+        self._answer = None
+        self.busy = False
+
+    async def clear(self) -> None:
+        self.generation += 1
+        self.conversation.anchor(False)
+        self._turn_widgets.clear()
+        await self.conversation.remove_children()
+        self._answer = None
+        self.busy = False
+        self._show_state()
