@@ -17,17 +17,28 @@ def machine() -> dict:
     from models.engines.llama.runtime import gpu_offload_supported
 
     return {
-        "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
         "llama_cpp_python": importlib.metadata.version("llama-cpp-python"),
-        "textual": importlib.metadata.version("textual"), "gpu_offload": gpu_offload_supported(),
+        "textual": importlib.metadata.version("textual"),
+        "gpu_offload": gpu_offload_supported(),
     }
 
 
 def table(results: list[dict]) -> str:
     rows = [("figure", "duet", "bare", "ratio", "target", "ok")]
     for r in results:
-        rows.append((r["figure"], f"{r['duet']:.3g} {r['unit']}", f"{r['bare']:.3g} {r['unit']}", f"{r['ratio']:.3f}",
-                     r["target"], "yes" if r["pass"] else "NO"))
+        rows.append(
+            (
+                r["figure"],
+                f"{r['duet']:.3g} {r['unit']}",
+                f"{r['bare']:.3g} {r['unit']}",
+                f"{r['ratio']:.3f}",
+                r["target"],
+                "yes" if r["pass"] else "NO",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows)
 
@@ -41,11 +52,17 @@ def main(argv: list[str] | None = None) -> int:
 
     info = machine()
     results = run_all(args.quick)
-    print(f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
-          f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}")
+    print(
+        f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
+        f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}"
+    )
     print(table(results))
     for r in results:
-        extra = {k: v for k, v in r.items() if k not in ("figure", "duet", "bare", "ratio", "target", "pass", "unit", "samples", "elapsed_s")}
+        extra = {
+            k: v
+            for k, v in r.items()
+            if k not in ("figure", "duet", "bare", "ratio", "target", "pass", "unit", "samples", "elapsed_s")
+        }
         if extra:
             print(f"  {r['figure'].split('.')[0]}: {json.dumps(extra, default=str)}")
     if args.json:

@@ -20,7 +20,10 @@ class BareProcess:
         """``models``: embedded model name -> n_threads, loaded once in the child."""
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.bare_process"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.call("load", models=models)
 
@@ -48,7 +51,7 @@ class BareProcess:
             self._proc.stdin.close()
             self._proc.wait(timeout=30)
 
-    def __enter__(self) -> "BareProcess":
+    def __enter__(self) -> BareProcess:
         return self
 
     def __exit__(self, *exc) -> None:

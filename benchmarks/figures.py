@@ -32,8 +32,16 @@ SHORT_CHAT_PROMPT = "Say hello in five words."
 
 
 def _result(name, duet, bare, value_ratio, target, ok, unit, **extra) -> dict:
-    return {"figure": name, "duet": duet, "bare": bare, "ratio": value_ratio, "target": target,
-            "pass": bool(ok), "unit": unit, **extra}
+    return {
+        "figure": name,
+        "duet": duet,
+        "bare": bare,
+        "ratio": value_ratio,
+        "target": target,
+        "pass": bool(ok),
+        "unit": unit,
+        **extra,
+    }
 
 
 # -- 1. engine overhead ----------------------------------------------------------------------
@@ -64,8 +72,17 @@ def engine_overhead(repeats: int, max_tokens: int) -> dict:
     duet_rates, bare_rates = interleave(repeats, duet, bare)
     engine.close()
     d, b = median(duet_rates), median(bare_rates)
-    return _result("1. engine tokens/s (one pane)", d, b, ratio(d, b), ">= 0.97", ratio(d, b) >= 0.97, "tok/s",
-                   tokens={k: sorted(set(v)) for k, v in counts.items()}, samples={"duet": duet_rates, "bare": bare_rates})
+    return _result(
+        "1. engine tokens/s (one pane)",
+        d,
+        b,
+        ratio(d, b),
+        ">= 0.97",
+        ratio(d, b) >= 0.97,
+        "tok/s",
+        tokens={k: sorted(set(v)) for k, v in counts.items()},
+        samples={"duet": duet_rates, "bare": bare_rates},
+    )
 
 
 # -- app helpers -----------------------------------------------------------------------------
@@ -146,13 +163,23 @@ def app_overhead(repeats: int, max_tokens: int, data_dir: str) -> dict:
     with BareProcess({"gemma-3-270m": threads}) as bare:
         duet_rates, bare_rates = _run_app(panes, sampling, data_dir, turns)
     d, b = median(duet_rates), median(bare_rates)
-    return _result("2. app tokens/s (one pane, streaming into the widget)", d, b, ratio(d, b), ">= 0.95",
-                   ratio(d, b) >= 0.95, "tok/s", threads=threads, samples={"duet": duet_rates, "bare": bare_rates})
+    return _result(
+        "2. app tokens/s (one pane, streaming into the widget)",
+        d,
+        b,
+        ratio(d, b),
+        ">= 0.95",
+        ratio(d, b) >= 0.95,
+        "tok/s",
+        threads=threads,
+        samples={"duet": duet_rates, "bare": bare_rates},
+    )
 
 
 # -- 3. two panes at once --------------------------------------------------------------------
-def two_panes(repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[int | None, int | None]],
-              uneven_repeats: int = 0) -> dict:
+def two_panes(
+    repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[int | None, int | None]], uneven_repeats: int = 0
+) -> dict:
     """Both answers as long (the ratio figure) and, with uneven_repeats, the usual case where the
     chat answer ends long before the base one: a split has to win both to be the default."""
     sampling = SamplingSettings(max_tokens=max_tokens)
@@ -171,7 +198,7 @@ def two_panes(repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[i
         ]
         ttfts = []
 
-        async def turns(app, pilot):
+        async def turns(app, pilot, ttfts=ttfts):  # this split's list, bound now
             async def both():
                 wall = await _fresh_turn(app, pilot, LONG_PROMPT)
                 ttfts.append({r: s.turns[-1].metrics.ttft_s for r, s in app.sessions.items()})
@@ -181,7 +208,9 @@ def two_panes(repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[i
 
         walls, bares = _run_app(panes, sampling, data_dir, turns)
         by_split[_split_name(base_threads, chat_threads)] = {
-            "wall_s": median(walls), "bare_sequential_s": median(bares), "ratio": ratio(median(walls), median(bares)),
+            "wall_s": median(walls),
+            "bare_sequential_s": median(bares),
+            "ratio": ratio(median(walls), median(bares)),
             "ttft_s": {r: median([t[r] for t in ttfts]) for r in ("base", "chat")},
         }
     bare.close()
@@ -191,10 +220,24 @@ def two_panes(repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[i
     extra = {}
     if uneven_repeats:
         uneven = uneven_answers(uneven_repeats, max_tokens, data_dir, splits)
-        extra = {"chat_ends_early": uneven, "best_split_chat_ends_early": min(uneven, key=lambda k: uneven[k]["wall_s"])}
-    return _result("3. two panes: wall time vs both bare runs in sequence", chosen["wall_s"], chosen["bare_sequential_s"],
-                   chosen["ratio"], "<= 1.0", chosen["ratio"] <= 1.0, "s", default_split=default,
-                   best_split_same_length=best, splits=by_split, ttft_s=chosen["ttft_s"], **extra)
+        extra = {
+            "chat_ends_early": uneven,
+            "best_split_chat_ends_early": min(uneven, key=lambda k: uneven[k]["wall_s"]),
+        }
+    return _result(
+        "3. two panes: wall time vs both bare runs in sequence",
+        chosen["wall_s"],
+        chosen["bare_sequential_s"],
+        chosen["ratio"],
+        "<= 1.0",
+        chosen["ratio"] <= 1.0,
+        "s",
+        default_split=default,
+        best_split_same_length=best,
+        splits=by_split,
+        ttft_s=chosen["ttft_s"],
+        **extra,
+    )
 
 
 def uneven_answers(repeats: int, max_tokens: int, data_dir: str, splits: list[tuple[int | None, int | None]]) -> dict:
@@ -267,8 +310,15 @@ def long_answer(appends: int) -> dict:
         return median(short), median(long)
 
     short, long = asyncio.run(both())
-    return _result("4. append cost at 8,000 vs 200 tokens", long * 1000, short * 1000, ratio(long, short), "<= 1.2",
-                   ratio(long, short) <= 1.2, "ms/append")
+    return _result(
+        "4. append cost at 8,000 vs 200 tokens",
+        long * 1000,
+        short * 1000,
+        ratio(long, short),
+        "<= 1.2",
+        ratio(long, short) <= 1.2,
+        "ms/append",
+    )
 
 
 async def _drain(answer, pilot) -> None:
@@ -281,16 +331,21 @@ def responsiveness(keys: int, data_dir: str) -> dict:
 
     from tui.widgets.prompt_input import PromptInput
 
-    panes = [PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"), PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "raw")]
+    panes = [
+        PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"),
+        PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "raw"),
+    ]
     sampling = SamplingSettings(max_tokens=400)
 
     async def latencies(app, pilot, streaming: bool) -> list[float]:
         if streaming:
             await app.send(LONG_PROMPT)
-            await _wait(pilot, lambda: all(p.query("AnswerTurn") and p.query("AnswerTurn").first().text for p in app.panes))
+            await _wait(
+                pilot, lambda: all(p.query("AnswerTurn") and p.query("AnswerTurn").first().text for p in app.panes)
+            )
         prompt = app.query_one(PromptInput)
         out = []
-        for i in range(keys):
+        for _ in range(keys):
             expected = len(prompt.text) + 1
             # What the terminal driver does with a keystroke: post a Key event to the app. (Pilot's
             # press() waits for the app to go idle, which it never does while streaming.)
@@ -309,9 +364,16 @@ def responsiveness(keys: int, data_dir: str) -> dict:
     busy = _run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, True))
     idle = _run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, False))
     p95_busy, p95_idle = percentile(busy, 95) * 1000, percentile(idle, 95) * 1000
-    return _result("5. keypress-to-document latency p95 while both stream (idle app as bare)", p95_busy, p95_idle,
-                   ratio(p95_busy, p95_idle), "p95 < 50 ms", p95_busy < 50, "ms",
-                   p50_ms={"streaming": percentile(busy, 50) * 1000, "idle": percentile(idle, 50) * 1000})
+    return _result(
+        "5. keypress-to-document latency p95 while both stream (idle app as bare)",
+        p95_busy,
+        p95_idle,
+        ratio(p95_busy, p95_idle),
+        "p95 < 50 ms",
+        p95_busy < 50,
+        "ms",
+        p50_ms={"streaming": percentile(busy, 50) * 1000, "idle": percentile(idle, 50) * 1000},
+    )
 
 
 # -- 6. start-up -----------------------------------------------------------------------------
@@ -328,7 +390,9 @@ def peak_rss_kb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 """
 
-_APP_STARTUP = _CHILD_PRELUDE + """
+_APP_STARTUP = (
+    _CHILD_PRELUDE
+    + """
 import asyncio
 from tui.cli.main import build_parser
 from tui.cli.launch import build_app
@@ -341,8 +405,11 @@ async def main():
     print(json.dumps({"ready_s": ready, "rss_kb": peak_rss_kb()}))
 asyncio.run(main())
 """
+)
 
-_BARE_STARTUP = _CHILD_PRELUDE + """
+_BARE_STARTUP = (
+    _CHILD_PRELUDE
+    + """
 from concurrent.futures import ThreadPoolExecutor
 from models.files.embedded import embedded_path
 from models.engines.llama.runtime import llama_cpp
@@ -353,30 +420,48 @@ with ThreadPoolExecutor(2) as pool:
     models = list(pool.map(load, paths))
 print(json.dumps({"ready_s": time.time() - t0, "rss_kb": peak_rss_kb()}))
 """
+)
 
 
 def _child(script: str, data_dir: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DUET_DATA_DIR": data_dir, "HF_HUB_OFFLINE": "1"}
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", script, repr(t0)], capture_output=True, text=True, env=env, check=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", script, repr(t0)], capture_output=True, text=True, env=env, check=True, timeout=120
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def startup(repeats: int, data_dir: str) -> dict:
-    duet_runs, bare_runs = interleave(repeats, lambda: _child(_APP_STARTUP, data_dir), lambda: _child(_BARE_STARTUP, data_dir))
+    duet_runs, bare_runs = interleave(
+        repeats, lambda: _child(_APP_STARTUP, data_dir), lambda: _child(_BARE_STARTUP, data_dir)
+    )
     d = median([r["ready_s"] for r in duet_runs])
     b = median([r["ready_s"] for r in bare_runs])
     gguf_bytes = sum(embedded_path(n).stat().st_size for n in ("gemma-3-270m", "smollm2-135m-instruct"))
     rss = median([r["rss_kb"] * 1024 for r in duet_runs])
-    return _result("6. start-up to both models loaded and the app ready", d, b, ratio(d, b), "< 1.5 s", d < 1.5, "s",
-                   peak_rss_bytes=rss, gguf_bytes=gguf_bytes, rss_over_gguf=rss / gguf_bytes,
-                   bare_peak_rss_bytes=median([r["rss_kb"] * 1024 for r in bare_runs]))
+    return _result(
+        "6. start-up to both models loaded and the app ready",
+        d,
+        b,
+        ratio(d, b),
+        "< 1.5 s",
+        d < 1.5,
+        "s",
+        peak_rss_bytes=rss,
+        gguf_bytes=gguf_bytes,
+        rss_over_gguf=rss / gguf_bytes,
+        bare_peak_rss_bytes=median([r["rss_kb"] * 1024 for r in bare_runs]),
+    )
 
 
 # -- 7. time to first token ------------------------------------------------------------------
 def first_token(repeats: int, data_dir: str) -> dict:
     sampling = SamplingSettings(max_tokens=8)
-    panes = [PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"), PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "chat")]
+    panes = [
+        PaneConfig("base", ModelSpec(source=DEFAULT_BASE), "raw"),
+        PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT), "chat"),
+    ]
     prompts, warmed = {}, {}
 
     async def turns(app, pilot):
@@ -406,10 +491,18 @@ def first_token(repeats: int, data_dir: str) -> dict:
         llama.close()
     d = {r: median([t[r] for t in duet]) for r in ("base", "chat")}
     worst = max(d.values())
-    return _result("7. time to first token, 'Hello', both panes", worst * 1000, max(bare.values()) * 1000,
-                   ratio(worst, max(bare.values())), "< 150 ms each", worst < 0.150, "ms",
-                   duet_ttft_ms={r: v * 1000 for r, v in d.items()}, bare_ttft_ms={r: v * 1000 for r, v in bare.items()},
-                   warmed_prefix_tokens=warmed)
+    return _result(
+        "7. time to first token, 'Hello', both panes",
+        worst * 1000,
+        max(bare.values()) * 1000,
+        ratio(worst, max(bare.values())),
+        "< 150 ms each",
+        worst < 0.150,
+        "ms",
+        duet_ttft_ms={r: v * 1000 for r, v in d.items()},
+        bare_ttft_ms={r: v * 1000 for r, v in bare.items()},
+        warmed_prefix_tokens=warmed,
+    )
 
 
 def run_all(quick: bool) -> list[dict]:
@@ -419,8 +512,13 @@ def run_all(quick: bool) -> list[dict]:
     steps = [
         lambda: engine_overhead(reps + 1, tokens),
         lambda: app_overhead(reps, tokens, data_dir),
-        lambda: two_panes(reps, tokens, data_dir, [(None, None)] if quick else [(None, None), (1, 1), (2, 2)],
-                          uneven_repeats=0 if quick else 3),
+        lambda: two_panes(
+            reps,
+            tokens,
+            data_dir,
+            [(None, None)] if quick else [(None, None), (1, 1), (2, 2)],
+            uneven_repeats=0 if quick else 3,
+        ),
         lambda: long_answer(40 if quick else 150),
         lambda: responsiveness(20 if quick else 60, data_dir),
         lambda: startup(reps, data_dir),

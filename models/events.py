@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -53,4 +53,4 @@ class Finished:
     error: str | None = None
 
 
-Event = Union[TextDelta, Notice, Finished]
+Event = TextDelta | Notice | Finished

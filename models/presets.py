@@ -57,7 +57,7 @@ class Preset(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _valid_sampling(self) -> "Preset":
+    def _valid_sampling(self) -> Preset:
         # The same limits as the settings they override (e.g. temperature 0..5).
         SamplingSettings(**self.sampling_overrides())
         return self

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from models.errors import DuetError
 
@@ -35,7 +35,7 @@ class PromptMode:
     name: str
     title: str
     description: str
-    _build: Callable[[str, Sequence[Exchange], "ChatRenderer | None"], PromptText] = field(repr=False)
+    _build: Callable[[str, Sequence[Exchange], ChatRenderer | None], PromptText] = field(repr=False)
 
     def build(self, text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
         return self._build(text, context, chat)
@@ -66,7 +66,10 @@ def _chat(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> 
 
 RAW = PromptMode("raw", "Raw text", "The typed text, completed as-is; earlier turns are not sent.", _raw)
 INST = PromptMode(
-    "inst", "[INST] wrapping", "The typed text wrapped as [INST]text[/INST] (the course's Llama 2 style), completed as-is.", _inst
+    "inst",
+    "[INST] wrapping",
+    "The typed text wrapped as [INST]text[/INST] (the course's Llama 2 style), completed as-is.",
+    _inst,
 )
 CHAT = PromptMode(
     "chat", "Chat template", "The conversation so far, formatted by the model's own chat template.", _chat

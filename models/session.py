@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
 
 from models.engines import make_engine
 from models.engines.base import Engine, RenderedPrompt
@@ -200,9 +200,7 @@ class PaneSession:
             self.turns = list(turns)
         self.warm()
 
-    def send(
-        self, text: str, on_event: EventSink | None = None, sampling: SamplingSettings | None = None
-    ) -> Future:
+    def send(self, text: str, on_event: EventSink | None = None, sampling: SamplingSettings | None = None) -> Future:
         """Answer ``text`` on the worker thread; the future gives the finished Turn.
 
         ``sampling`` overrides the pane's settings for this turn only (presets use it).

@@ -24,7 +24,9 @@ class ModelSpec(BaseModel):
     source: str = Field(description="embedded:NAME or a path to a .gguf file")
     n_ctx: int = Field(DEFAULT_N_CTX, ge=64, description="context size; capped at the model's own")
     n_gpu_layers: int = Field(-1, ge=-1, description="-1 offloads every layer when the build can")
-    n_threads: int | None = Field(None, ge=1, description="None: a share of the cores while generating (models/threads.py)")
+    n_threads: int | None = Field(
+        None, ge=1, description="None: a share of the cores while generating (models/threads.py)"
+    )
     chat_format: str | None = Field(
         None, description="a llama-cpp-python chat format name to use instead of the GGUF template"
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 def available_cores() -> int:
@@ -24,7 +24,7 @@ def available_cores() -> int:
 class Lease:
     """One generating model's claim on the cores; ``threads_if_changed`` is polled per token."""
 
-    def __init__(self, budget: "ThreadBudget", fixed: int | None):
+    def __init__(self, budget: ThreadBudget, fixed: int | None):
         self._budget = budget
         self.fixed = fixed
         self._seen_version = -1

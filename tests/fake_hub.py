@@ -73,7 +73,7 @@ class FakeHub:
         self.repos.add(repo)
         return entry
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         for thread in self._threads:
             thread.start()
         return self
@@ -87,7 +87,11 @@ class FakeHub:
 
     def log(self, server: str | None = None, method: str | None = None) -> list[Request]:
         with self._lock:
-            return [r for r in self.requests if (server is None or r.server == server) and (method is None or r.method == method)]
+            return [
+                r
+                for r in self.requests
+                if (server is None or r.server == server) and (method is None or r.method == method)
+            ]
 
     # -- request handling ----------------------------------------------------------------------
     def _handler(self, role: str):
@@ -136,7 +140,9 @@ class FakeHub:
             return self._error(handler, 404, "EntryNotFound", "Entry not found", commit=True)
         if entry.gated and handler.headers.get("Authorization") != f"Bearer {TOKEN}":
             return self._error(
-                handler, 401, "GatedRepo",
+                handler,
+                401,
+                "GatedRepo",
                 f"Access to model {repo} is restricted. You must have access to it and be authenticated to access it.",
             )
         handler.send_response(302)
@@ -150,7 +156,7 @@ class FakeHub:
 
     def _serve(self, handler, body: bool) -> None:
         path = unquote(handler.path.split("?")[0])
-        key = path[len("/cdn/"):] if path.startswith("/cdn/") else ""
+        key = path[len("/cdn/") :] if path.startswith("/cdn/") else ""
         parts = key.split("/")
         repo, file_name = "/".join(parts[:2]), "/".join(parts[2:])
         entry = self.files.get((repo, file_name))
@@ -206,7 +212,7 @@ class FakeHub:
                     break
                 if entry.corrupt and sent <= entry.size // 2 < sent + len(block):
                     at = entry.size // 2 - sent
-                    block = block[:at] + bytes([block[at] ^ 0xFF]) + block[at + 1:]
+                    block = block[:at] + bytes([block[at] ^ 0xFF]) + block[at + 1 :]
                 try:
                     handler.wfile.write(block)
                     if entry.throttle_s:

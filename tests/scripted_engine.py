@@ -23,9 +23,19 @@ class ScriptedEngine(Engine):
 
     def load(self) -> ModelInfo:
         self.info = ModelInfo(
-            path="/scripted.gguf", label=f"scripted-{self.spec.source}", architecture="llama",
-            name="Scripted", size_label="1M", quantization="Q4_0", context_length=2048, n_layers=2,
-            has_chat_template=True, file_size=1, gpu_offload_supported=False, gpu_layers=0, n_ctx=2048,
+            path="/scripted.gguf",
+            label=f"scripted-{self.spec.source}",
+            architecture="llama",
+            name="Scripted",
+            size_label="1M",
+            quantization="Q4_0",
+            context_length=2048,
+            n_layers=2,
+            has_chat_template=True,
+            file_size=1,
+            gpu_offload_supported=False,
+            gpu_layers=0,
+            n_ctx=2048,
             n_threads=1,
         )
         return self.info
@@ -54,7 +64,9 @@ def scripted_sessions(answers: dict[str, str], delay: float = 0.0):
     """A session_factory for DuetApp whose panes answer with the given fixed text."""
 
     def factory(role, spec, mode, sampling):
-        return PaneSession(role, spec, mode, sampling, engine_factory=lambda s: ScriptedEngine(s, answers[role], delay=delay))
+        return PaneSession(
+            role, spec, mode, sampling, engine_factory=lambda s: ScriptedEngine(s, answers[role], delay=delay)
+        )
 
     return factory
 

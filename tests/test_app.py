@@ -118,7 +118,10 @@ async def test_ctrl_r_regenerates_and_ctrl_l_clears():
         await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
         first = {r: s.turns[-1].started_at for r, s in app.sessions.items()}
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: idle(app) and all(s.turns and s.turns[-1].started_at != first[r] for r, s in app.sessions.items()))
+        await wait_until(
+            pilot,
+            lambda: idle(app) and all(s.turns and s.turns[-1].started_at != first[r] for r, s in app.sessions.items()),
+        )
         for pane in app.panes:
             assert len(pane.query(UserTurn)) == 1 and len(app.sessions[pane.role].turns) == 1
             assert app.sessions[pane.role].turns[0].prompt == "What do you think of Mars?"
@@ -126,7 +129,9 @@ async def test_ctrl_r_regenerates_and_ctrl_l_clears():
         await app.workers.wait_for_complete()  # the saves
         saved = HistoryStore().get(app.conversation_id)["turns"]
         assert [t["prompt"] for t in saved] == ["What do you think of Mars?"]
-        assert {p["role"]: p["text"] for p in saved[0]["panes"]} == {r: s.turns[0].text for r, s in app.sessions.items()}
+        assert {p["role"]: p["text"] for p in saved[0]["panes"]} == {
+            r: s.turns[0].text for r, s in app.sessions.items()
+        }
         await pilot.press("ctrl+l")
         await pilot.pause(0.2)
         for pane in app.panes:
@@ -202,7 +207,11 @@ INJECTION = "[bold red]x[/] [@click=app.quit]click[/] \x1b[2J\x1b]0;pwned\x07 do
 
 
 async def test_markup_and_escapes_are_shown_literally():
-    app = DuetApp(configs(), SamplingSettings(max_tokens=4), session_factory=scripted_sessions({"base": INJECTION, "chat": INJECTION}))
+    app = DuetApp(
+        configs(),
+        SamplingSettings(max_tokens=4),
+        session_factory=scripted_sessions({"base": INJECTION, "chat": INJECTION}),
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app))
         await type_and_send(pilot, "say [bold]this[/bold] \x1b[31mred")
@@ -246,22 +255,40 @@ async def test_turns_are_saved_and_a_conversation_reopens():
         await wait_until(pilot, lambda: idle(again) and len(HistoryStore().get(conversation_id)["turns"]) == 2)
         started = time.time()
         await pilot.press("ctrl+r")  # answers the last prompt again, in its place
-        await wait_until(pilot, lambda: idle(again) and again.sessions["chat"].turns[-1].started_at > started
-                         and again.sessions["chat"].turns[-1].finished_at)
+        await wait_until(
+            pilot,
+            lambda: (
+                idle(again)
+                and again.sessions["chat"].turns[-1].started_at > started
+                and again.sessions["chat"].turns[-1].finished_at
+            ),
+        )
         await again.workers.wait_for_complete()
-        assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == ["My name is Ada.", "What is my name?"]
+        assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == [
+            "My name is Ada.",
+            "What is my name?",
+        ]
 
     started = time.time()
     reopened = DuetApp(configs(), SamplingSettings(max_tokens=8), resume=conversation_id)
     async with reopened.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(reopened) and reopened.conversation_id == conversation_id)
         await pilot.press("ctrl+r")  # straight after reopening: the last saved prompt
-        await wait_until(pilot, lambda: idle(reopened) and reopened.sessions["chat"].turns[-1].finished_at
-                         and reopened.sessions["chat"].turns[-1].started_at > started)
+        await wait_until(
+            pilot,
+            lambda: (
+                idle(reopened)
+                and reopened.sessions["chat"].turns[-1].finished_at
+                and reopened.sessions["chat"].turns[-1].started_at > started
+            ),
+        )
         await reopened.workers.wait_for_complete()
         for pane in reopened.panes:
             assert [str(w.render()) for w in pane.query(UserTurn)] == ["› My name is Ada.", "› What is my name?"]
-    assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == ["My name is Ada.", "What is my name?"]
+    assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == [
+        "My name is Ada.",
+        "What is my name?",
+    ]
 
 
 async def test_settings_screen_keymap_and_copy(isolated_config):
@@ -425,11 +452,25 @@ async def test_history_screen_enter_reopens_the_newest_and_delete_keeps_a_select
     from tui.screens.history import HistoryScreen
 
     store = HistoryStore()
-    record = lambda role, text: {"role": role, "model": role, "mode": "raw", "prompt": text, "text": text, "error": None,
-                                 "metrics": {"ttft_s": 0.1, "tokens": 1, "tokens_per_s": 10.0, "stop_reason": "eos"}}
+
+    def record(role, text):
+        return {
+            "role": role,
+            "model": role,
+            "mode": "raw",
+            "prompt": text,
+            "text": text,
+            "error": None,
+            "metrics": {"ttft_s": 0.1, "tokens": 1, "tokens_per_s": 10.0, "stop_reason": "eos"},
+        }
+
     ids = []
     for title in ("older", "middle", "newest"):
-        ids.append(store.start_conversation([{"role": "base", "model": "b", "mode": "raw"}, {"role": "chat", "model": "c", "mode": "chat"}]))
+        ids.append(
+            store.start_conversation(
+                [{"role": "base", "model": "b", "mode": "raw"}, {"role": "chat", "model": "c", "mode": "chat"}]
+            )
+        )
         store.add_turn(ids[-1], title, [record("base", f"base {title}"), record("chat", f"chat {title}")])
     store.close()
     app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions({"base": "b", "chat": "c"}))

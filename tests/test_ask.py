@@ -118,8 +118,9 @@ def test_info_prints_metadata_for_both():
 def test_ask_opens_no_socket(tmp_path):
     """The whole of `duet ask` (load, render, generate, print) runs with no network access at all."""
     script = tmp_path / "probe.py"
-    script.write_text(textwrap.dedent(
-        """
+    script.write_text(
+        textwrap.dedent(
+            """
         import sys
         events = []
         def hook(name, args):
@@ -131,7 +132,8 @@ def test_ask_opens_no_socket(tmp_path):
         sys.stderr.write(f"SOCKET_EVENTS={events}\\n")
         sys.exit(code)
         """
-    ))
+        )
+    )
     import os
     import subprocess
     import sys

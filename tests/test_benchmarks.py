@@ -83,7 +83,10 @@ def test_startup_figure_runs_the_real_app_and_reads_peak_rss(tmp_path):
     result = figures.startup(repeats=1, data_dir=str(tmp_path))
     assert 0 < result["duet"] < 60 and 0 < result["bare"] < 60
     # Both models are read in full while loading, so the peak holds at least most of their bytes.
-    assert result["peak_rss_bytes"] > 0.5 * result["gguf_bytes"] and result["bare_peak_rss_bytes"] > 0.5 * result["gguf_bytes"]
+    assert (
+        result["peak_rss_bytes"] > 0.5 * result["gguf_bytes"]
+        and result["bare_peak_rss_bytes"] > 0.5 * result["gguf_bytes"]
+    )
 
 
 def test_first_token_figure_reports_both_panes_and_what_was_warmed(tmp_path):

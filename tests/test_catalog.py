@@ -47,7 +47,10 @@ def test_kv_cache_and_ram_estimates():
 @pytest.mark.parametrize(
     "spec, expected",
     [
-        ("hf:TheBloke/Llama-2-7B-GGUF/llama-2-7b.Q4_K_M.gguf", HubFile("TheBloke/Llama-2-7B-GGUF", "llama-2-7b.Q4_K_M.gguf")),
+        (
+            "hf:TheBloke/Llama-2-7B-GGUF/llama-2-7b.Q4_K_M.gguf",
+            HubFile("TheBloke/Llama-2-7B-GGUF", "llama-2-7b.Q4_K_M.gguf"),
+        ),
         ("hf:o/r/sub/dir/m.GGUF@v1.0", HubFile("o/r", "sub/dir/m.GGUF", "v1.0")),
         ("hf:o/r/m.gguf@refs/pr/3", HubFile("o/r", "m.gguf", "refs/pr/3")),
     ],
@@ -68,11 +71,17 @@ def test_specs_resolve_offline_or_say_how_to_download(tmp_path, monkeypatch, cha
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
     assert resolve_source("embedded/chat").path == chat_path
-    with pytest.raises(DuetError, match=r"^llama-2-7b/chat is not downloaded yet; run: duet models pull llama-2-7b/chat$"):
+    with pytest.raises(
+        DuetError, match=r"^llama-2-7b/chat is not downloaded yet; run: duet models pull llama-2-7b/chat$"
+    ):
         resolve_source("llama-2-7b/chat")
-    with pytest.raises(DuetError, match=r"^hf:o/r/m.gguf@dev is not downloaded yet; run: duet models pull hf:o/r/m.gguf@dev$"):
+    with pytest.raises(
+        DuetError, match=r"^hf:o/r/m.gguf@dev is not downloaded yet; run: duet models pull hf:o/r/m.gguf@dev$"
+    ):
         resolve_source("hf:o/r/m.gguf@dev")
-    with pytest.raises(DuetError, match="'llama-2-7b' is a pair, not one model; use llama-2-7b/base or llama-2-7b/chat"):
+    with pytest.raises(
+        DuetError, match="'llama-2-7b' is a pair, not one model; use llama-2-7b/base or llama-2-7b/chat"
+    ):
         resolve_source("llama-2-7b")
     with pytest.raises(DuetError, match="a pair has two sides"):
         resolve_source("llama-2-7b/instruct")
@@ -89,8 +98,18 @@ def test_targets_for_pull_and_rm():
 
 
 def _args(**values):
-    defaults = dict(base=None, chat=None, pair=None, base_mode=None, chat_mode=None, base_template=None,
-                    chat_template=None, n_ctx=None, gpu_layers=None, threads=None)
+    defaults = dict(
+        base=None,
+        chat=None,
+        pair=None,
+        base_mode=None,
+        chat_mode=None,
+        base_template=None,
+        chat_template=None,
+        n_ctx=None,
+        gpu_layers=None,
+        threads=None,
+    )
     return argparse.Namespace(**{**defaults, **values})
 
 
@@ -119,8 +138,10 @@ def test_invalid_catalog_is_a_one_line_error(tmp_path):
     with pytest.raises(DuetError, match=r"the model catalog .* is invalid at pairs\.x\.") as err:
         load_catalog_file(bad)
     assert "\n" not in str(err.value)
-    bad.write_text("[models.m]\ntitle = 'x'\nembedded = 'e'\nrepo = 'o/r'\nsize = 1\narchitecture = 'a'\n"
-                   "n_layers = 1\nn_kv_heads = 1\nhead_dim = 1\ncontext_length = 1\nlicence = 'l'\n")
+    bad.write_text(
+        "[models.m]\ntitle = 'x'\nembedded = 'e'\nrepo = 'o/r'\nsize = 1\narchitecture = 'a'\n"
+        "n_layers = 1\nn_kv_heads = 1\nhead_dim = 1\ncontext_length = 1\nlicence = 'l'\n"
+    )
     with pytest.raises(DuetError, match="an embedded model has no repo or file"):
         load_catalog_file(bad)
     bad.write_text("not toml = = 1")

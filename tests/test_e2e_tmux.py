@@ -30,10 +30,7 @@ def wait_for(session: str, condition, timeout: float = 90) -> str:
 def test_duet_in_tmux(tmp_path):
     session = f"duet-e2e-{os.getpid()}"
     status = tmp_path / "status"
-    env = (
-        f"PYTHONPATH={ROOT} DUET_CONFIG_DIR={tmp_path}/config DUET_DATA_DIR={tmp_path}/data "
-        f"HF_HUB_OFFLINE=1"
-    )
+    env = f"PYTHONPATH={ROOT} DUET_CONFIG_DIR={tmp_path}/config DUET_DATA_DIR={tmp_path}/data HF_HUB_OFFLINE=1"
     command = f"env {env} {sys.executable} -m tui.cli --max-tokens 24; echo $? > {status}"
     tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "32", "-c", str(ROOT), command)
     try:

@@ -132,7 +132,9 @@ def test_chat_history_grows_and_is_sent(chat):
 
 def test_history_is_trimmed_before_it_overflows():
     session = PaneSession(
-        "chat", ModelSpec(source="embedded:smollm2-135m-instruct", n_ctx=256), "chat",
+        "chat",
+        ModelSpec(source="embedded:smollm2-135m-instruct", n_ctx=256),
+        "chat",
         SamplingSettings(max_tokens=40),
     )
     try:
@@ -174,9 +176,7 @@ def test_chat_mode_without_template_is_a_clear_error(base):
 
 
 def test_chat_format_override_renders_named_format():
-    session = PaneSession(
-        "base", ModelSpec(source="embedded:gemma-3-270m", chat_format="llama-2"), "chat", SHORT
-    )
+    session = PaneSession("base", ModelSpec(source="embedded:gemma-3-270m", chat_format="llama-2"), "chat", SHORT)
     try:
         session.load().result(60)
         preview = session.render_preview(DOG).result(30)
@@ -207,7 +207,9 @@ def test_stop_strings_end_the_answer(chat):
 
 def test_small_context_is_padded_like_llama_cpp_does():
     """llama.cpp rounds the context up to 256; a prompt that fits that must not crash the buffers."""
-    session = PaneSession("base", ModelSpec(source="embedded:gemma-3-270m", n_ctx=64), "raw", SamplingSettings(max_tokens=8))
+    session = PaneSession(
+        "base", ModelSpec(source="embedded:gemma-3-270m", n_ctx=64), "raw", SamplingSettings(max_tokens=8)
+    )
     try:
         info = session.load().result(60)
         assert info.n_ctx == 256

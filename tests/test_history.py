@@ -25,8 +25,12 @@ CHAT = "embedded:smollm2-135m-instruct"
 
 def pane(role, text, *, model=None, stop="eos", error=None, **extra):
     record = {
-        "role": role, "model": model or f"{role}-model", "mode": "raw" if role == "base" else "chat",
-        "prompt": f"<rendered {text}>", "text": text, "error": error,
+        "role": role,
+        "model": model or f"{role}-model",
+        "mode": "raw" if role == "base" else "chat",
+        "prompt": f"<rendered {text}>",
+        "text": text,
+        "error": error,
         "metrics": {"ttft_s": 0.25, "tokens": 7, "tokens_per_s": 31.5, "stop_reason": stop},
     }
     record.update(extra)
@@ -44,7 +48,9 @@ def data_dir(tmp_path, monkeypatch):
 
 
 def fill(store, turns=2):
-    cid = store.start_conversation([{"role": "base", "model": "b", "mode": "raw"}, {"role": "chat", "model": "c", "mode": "chat"}])
+    cid = store.start_conversation(
+        [{"role": "base", "model": "b", "mode": "raw"}, {"role": "chat", "model": "c", "mode": "chat"}]
+    )
     for i in range(turns):
         store.add_turn(cid, f"prompt {i}", [pane("base", f"base answer {i}"), pane("chat", f"chat answer {i}")])
     return cid
@@ -55,7 +61,11 @@ def test_turns_survive_a_new_store_on_the_same_file(data_dir):
     with HistoryStore() as store:
         assert store.path == data_dir / "history.db"
         cid = fill(store, 3)
-        store.add_turn(cid, "stopped one", [pane("base", "half an ans", stop="cancelled"), pane("chat", "", error="boom", stop="error")])
+        store.add_turn(
+            cid,
+            "stopped one",
+            [pane("base", "half an ans", stop="cancelled"), pane("chat", "", error="boom", stop="error")],
+        )
     with HistoryStore() as again:
         conv = again.get(cid)
     assert conv["turn_count"] == 4 and conv["title"] == "prompt 0" and conv["kind"] == "app"
@@ -72,7 +82,9 @@ def test_turns_survive_a_new_store_on_the_same_file(data_dir):
 def test_a_regenerated_answer_takes_the_last_turns_place(data_dir):
     with HistoryStore() as store:
         cid = fill(store, 2)
-        seq = store.add_turn(cid, "prompt 1", [pane("base", "base again"), pane("chat", "chat again")], replace_last=True)
+        seq = store.add_turn(
+            cid, "prompt 1", [pane("base", "base again"), pane("chat", "chat again")], replace_last=True
+        )
         assert seq == 2
         # Only the last turn, and only when it asked the same thing: anything else is a new turn.
         assert store.add_turn(cid, "something else", [pane("base", "b"), pane("chat", "c")], replace_last=True) == 3
@@ -99,7 +111,9 @@ def test_database_and_journal_files_are_private(data_dir):
 def test_resume_gives_each_pane_its_exchanges_and_turns(data_dir):
     with HistoryStore() as store:
         cid = fill(store, 2)
-        store.add_turn(cid, "failed", [pane("base", "", error="too long", stop="error"), pane("chat", "partial", stop="cancelled")])
+        store.add_turn(
+            cid, "failed", [pane("base", "", error="too long", stop="error"), pane("chat", "partial", stop="cancelled")]
+        )
         exchanges = store.exchanges(cid)
         turns = store.restore_turns(cid)
     assert exchanges["base"] == [Exchange("prompt 0", "base answer 0"), Exchange("prompt 1", "base answer 1")]
@@ -114,7 +128,8 @@ def test_resume_gives_each_pane_its_exchanges_and_turns(data_dir):
 def test_older_schema_is_migrated(data_dir):
     path = data_dir / "history.db"
     conn = sqlite3.connect(path)
-    conn.executescript(textwrap.dedent("""
+    conn.executescript(
+        textwrap.dedent("""
         CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at REAL NOT NULL,
             updated_at REAL NOT NULL, title TEXT, panes TEXT NOT NULL DEFAULT '[]');
         CREATE TABLE turns (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER NOT NULL
@@ -133,7 +148,8 @@ def test_older_schema_is_migrated(data_dir):
         INSERT INTO turn_panes VALUES (1, 0, 'base', 'old-base', 'raw', 'hello', ' world', NULL,
             0.5, 2, 10.0, 'eos', '{"temperature": 0.0}', 1700000050, 1700000051);
         PRAGMA user_version = 1;
-    """))
+    """)
+    )
     conn.close()
     with HistoryStore() as store:
         assert store.schema_version == SCHEMA_VERSION > 1
@@ -249,7 +265,9 @@ _WRITING = textwrap.dedent("""
 
 def _spawn(script: str, db) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-    return subprocess.Popen([sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(db)], stdout=subprocess.PIPE, text=True, env=env, cwd=str(ROOT)
+    )
 
 
 def _assert_healthy(db, min_turns: int) -> list[dict]:
@@ -351,9 +369,11 @@ def test_a_reader_that_stops_early_gets_no_traceback(data_dir):
         cid = store.start_conversation([{"role": "base", "model": "b", "mode": "raw"}])
         store.add_turn(cid, "long", [pane("base", "line\n" * 200_000)])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "history", "show", str(cid)], cwd=str(ROOT),
+        [sys.executable, "-m", "tui.cli", "history", "show", str(cid)],
+        cwd=str(ROOT),
         env={**os.environ, "DUET_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     assert proc.stdout.readline().startswith(b"conversation")
     proc.stdout.close()
@@ -365,7 +385,12 @@ def test_a_reader_that_stops_early_gets_no_traceback(data_dir):
 def test_json_export_round_trips(data_dir):
     with HistoryStore() as store:
         cid = fill(store, 2)
-        store.add_turn(cid, "with extras", [pane("base", "é ☃ \x00 \x1b", notices=["dropped 1"], sampling={"temperature": 0.7, "stop": ["\n"]})], label="x")
+        store.add_turn(
+            cid,
+            "with extras",
+            [pane("base", "é ☃ \x00 \x1b", notices=["dropped 1"], sampling={"temperature": 0.7, "stop": ["\n"]})],
+            label="x",
+        )
         original = store.get(cid)
     out = data_dir / "conv.json"
     result = duet(data_dir, "history", "export", str(cid), "--format", "json", "-o", str(out))

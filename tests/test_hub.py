@@ -107,8 +107,11 @@ def test_interrupted_pull_resumes_on_the_next_pull(fake_hub, env, small_file, tm
     spec = f"hf:{REPO}/small.gguf"
     blobs = tmp_path / "hub" / f"models--{REPO.replace('/', '--')}" / "blobs"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "models", "pull", spec], cwd=str(ROOT), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "tui.cli", "models", "pull", spec],
+        cwd=str(ROOT),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
     )
     partial = blobs / f"{entry.sha256}.incomplete"
@@ -186,8 +189,11 @@ def test_not_enough_disk_space_is_refused_before_the_transfer(fake_hub, small_fi
     # The same call with room to spare goes through, and reports progress on the way.
     seen = []
     results = hub.pull(
-        f"hf:{REPO}/small.gguf", cache_dir=tmp_path / "hub", endpoint=fake_hub.url,
-        free_bytes=10**9, on_progress=seen.append,
+        f"hf:{REPO}/small.gguf",
+        cache_dir=tmp_path / "hub",
+        endpoint=fake_hub.url,
+        free_bytes=10**9,
+        on_progress=seen.append,
     )
     assert results[0].verified and results[0].size == small_file.stat().st_size
     phases = [p.phase for p in seen]
@@ -234,7 +240,9 @@ def test_catalog_model_list_and_rm(fake_hub, env, small_file, chat_path, tmp_pat
     # Point a catalog entry's real repository at the fake hub: the catalog name drives everything.
     fake_hub.add("bartowski/SmolLM2-360M-Instruct-GGUF", "SmolLM2-360M-Instruct-Q4_K_M.gguf", small_file)
     fake_hub.add("bartowski/SmolLM2-360M-Instruct-GGUF", "other.gguf", chat_path)
-    pulled = run_duet("models", "pull", "smollm2-360m/chat", "hf:bartowski/SmolLM2-360M-Instruct-GGUF/other.gguf", env=env)
+    pulled = run_duet(
+        "models", "pull", "smollm2-360m/chat", "hf:bartowski/SmolLM2-360M-Instruct-GGUF/other.gguf", env=env
+    )
     assert pulled.returncode == 0, pulled.stderr
 
     listed = run_duet("models", "list", "--json", env=env)

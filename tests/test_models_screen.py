@@ -85,14 +85,18 @@ async def test_pull_with_progress_then_open_offline(isolated, chat_path):
         await pilot.pause(0.1)
         screen = app.screen
         assert "not downloaded" in str(
-            next(screen.query_one(OptionList).get_option_at_index(i).prompt
-                 for i in range(screen.query_one(OptionList).option_count)
-                 if screen.query_one(OptionList).get_option_at_index(i).id == "smollm2-360m/chat")
+            next(
+                screen.query_one(OptionList).get_option_at_index(i).prompt
+                for i in range(screen.query_one(OptionList).option_count)
+                if screen.query_one(OptionList).get_option_at_index(i).id == "smollm2-360m/chat"
+            )
         )
         await choose(pilot, screen, "smollm2-360m/chat")
         await wait_until(pilot, lambda: "downloading" in str(screen.query_one("#models-message", Static).render()), 30)
         assert screen.query_one("#pull-progress").display
-        await wait_until(pilot, lambda: app.pane("chat").info is not None and app.pane("chat").source == "smollm2-360m/chat", 120)
+        await wait_until(
+            pilot, lambda: app.pane("chat").info is not None and app.pane("chat").source == "smollm2-360m/chat", 120
+        )
         assert app.pane("chat").load_error is None
         requests = len(isolated.requests)
         app.query_one(PromptInput).text = "Hello"

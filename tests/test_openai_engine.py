@@ -42,8 +42,21 @@ def _free_port() -> int:
 
 def _start_server(model: Path, port: int, log: Path) -> subprocess.Popen:
     cmd = [
-        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ID,
-        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "1",
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--model_alias",
+        MODEL_ID,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "1024",
+        "--n_threads",
+        "1",
     ]
     proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 90
@@ -167,9 +180,16 @@ def test_context_length_exceeded_is_a_clear_error(server):
 
 def test_context_length_400_is_a_clear_error(stub):
     def too_long(handler):
-        handler.reply(400, {"error": {
-            "message": "This model's maximum context length is 1024 tokens, however you requested 1107 tokens",
-            "type": "invalid_request_error", "code": "context_length_exceeded"}})
+        handler.reply(
+            400,
+            {
+                "error": {
+                    "message": "This model's maximum context length is 1024 tokens, however you requested 1107 tokens",
+                    "type": "invalid_request_error",
+                    "code": "context_length_exceeded",
+                }
+            },
+        )
 
     srv, url = stub({"POST /v1/chat/completions": too_long})
     session = PaneSession("third", ModelSpec(source=f"{url}#stub-model"), "chat", SamplingSettings(max_tokens=8))
@@ -344,7 +364,13 @@ def test_sse_parsing_usage_comments_and_request_fields(stub):
     body = next(b for route, _, b in srv.requests if route == "POST /v1/completions")
     assert body["prompt"] == "hi" and body["model"] == "stub-model" and body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
-    assert (body["temperature"], body["top_k"], body["min_p"], body["repeat_penalty"], body["seed"]) == (0.5, 7, 0.1, 1.1, 3)
+    assert (body["temperature"], body["top_k"], body["min_p"], body["repeat_penalty"], body["seed"]) == (
+        0.5,
+        7,
+        0.1,
+        1.1,
+        3,
+    )
     assert body["max_tokens"] == 8 and body["stop"] == ["END"] and body["top_p"] == 0.95
 
 
@@ -402,7 +428,11 @@ def test_5xx_is_a_one_line_error(stub):
     turn = session.send("hi").result(timeout=10)
     session.close()
     assert turn.metrics.stop_reason == "error" and turn.text == ""
-    assert "HTTP 500" in turn.error and "llama_decode failed" in turn.error and url.split("//")[1].split("/")[0] in turn.error
+    assert (
+        "HTTP 500" in turn.error
+        and "llama_decode failed" in turn.error
+        and url.split("//")[1].split("/")[0] in turn.error
+    )
     assert "\n" not in turn.error
 
 
@@ -410,7 +440,7 @@ def test_stream_cut_mid_chunk_keeps_partial_text(stub):
     def cut(handler):
         handler.start_chunked()
         handler.chunk(_sse(_chunk("partial "), _chunk("answer")))
-        handler.wfile.write(b"40\r\ndata: {\"choi")  # a chunk that never completes
+        handler.wfile.write(b'40\r\ndata: {"choi')  # a chunk that never completes
         handler.wfile.flush()
         handler.connection.shutdown(socket.SHUT_RDWR)
         handler.close_connection = True
@@ -514,7 +544,18 @@ def test_ask_third_pane_options():
 def test_duet_ask_with_a_remote_third_pane(server):
     from conftest import run_duet
 
-    result = run_duet("ask", "--json", "--no-save", "--max-tokens", "8", "--third", f"{server}#{MODEL_ID}", "--third-mode", "raw", "The capital of France is")
+    result = run_duet(
+        "ask",
+        "--json",
+        "--no-save",
+        "--max-tokens",
+        "8",
+        "--third",
+        f"{server}#{MODEL_ID}",
+        "--third-mode",
+        "raw",
+        "The capital of France is",
+    )
     assert result.returncode == 0, result.stderr
     panes = json.loads(result.stdout)["panes"]
     assert [p["role"] for p in panes] == ["base", "chat", "third"]
@@ -538,7 +579,10 @@ def test_llama_cpp_server_tokenizer_counts_the_templated_chat_prompt(stub):
     engine.close()
     assert raw.token_count == 3 and not raw.token_count_estimated
     assert chat.token_count == 5 and not chat.token_count_estimated
-    assert any(r == "POST /apply-template" and b["messages"] == [{"role": "user", "content": "hi there"}] for r, _, b in srv.requests)
+    assert any(
+        r == "POST /apply-template" and b["messages"] == [{"role": "user", "content": "hi there"}]
+        for r, _, b in srv.requests
+    )
     assert not any(r == "POST /extras/tokenize" for r, _, _ in srv.requests)  # found /tokenize first
 
 

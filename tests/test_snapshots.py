@@ -8,7 +8,9 @@ from tests.scripted_engine import scripted_sessions
 from tui.app import DuetApp
 from tui.widgets.prompt_input import PromptInput
 
-BASE_ANSWER = " on a chair?\n\nI'm not sure how to train my dog to sit on a chair.\n\nTell me how to train my dog to stay."
+BASE_ANSWER = (
+    " on a chair?\n\nI'm not sure how to train my dog to sit on a chair.\n\nTell me how to train my dog to stay."
+)
 CHAT_ANSWER = (
     "Here's how to teach **sit**:\n\n1. Hold a treat above your dog's nose.\n2. Move it back slowly.\n"
     "3. Say *sit* as they sit, then reward.\n\n```\nrepeat 5x daily\n```"

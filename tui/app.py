@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from functools import partial
-from typing import Iterable
 
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
@@ -129,7 +129,11 @@ class DuetApp(App):
                 self.notify(f"{err} (conversations will not be saved)", severity="error", timeout=10)
                 return
         if self.history.set_aside:
-            self.notify(f"the history database was damaged and set aside as {self.history.set_aside}", severity="warning", timeout=10)
+            self.notify(
+                f"the history database was damaged and set aside as {self.history.set_aside}",
+                severity="warning",
+                timeout=10,
+            )
         if self._resume is not None:
             self.run_worker(self.reopen(self._resume))
 
@@ -215,7 +219,11 @@ class DuetApp(App):
             if self.conversation_id is None or not self.history.exists(self.conversation_id):
                 self.conversation_id = self.history.start_session_conversation(sessions, kind="app")
             self.history.add_session_turn(
-                self.conversation_id, prompt, sessions, turns, label=preset.name if preset else None,
+                self.conversation_id,
+                prompt,
+                sessions,
+                turns,
+                label=preset.name if preset else None,
                 replace_last=replace_last,
             )
         except DuetError as err:
@@ -358,7 +366,9 @@ class DuetApp(App):
             except asyncio.TimeoutError:
                 reason = f"rendering the draft took over {PREVIEW_TIMEOUT_S:g} s"
                 return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
-            return InspectorEntry(session.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet")
+            return InspectorEntry(
+                session.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet"
+            )
         reason = last.error if last is not None and last.error else (session.load_error or "nothing sent yet")
         return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
 

@@ -25,7 +25,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 def metrics_text(metrics: dict) -> str:
     """A record's metrics (a dict: records are plain JSON) as the same line the panes show."""
     return metrics_line(
-        metrics.get("ttft_s", 0.0), metrics.get("tokens", 0), metrics.get("tokens_per_s", 0.0),
+        metrics.get("ttft_s", 0.0),
+        metrics.get("tokens", 0),
+        metrics.get("tokens_per_s", 0.0),
         metrics.get("stop_reason", "?"),
     )
 
@@ -41,17 +43,19 @@ def summarize(panes_lists: list[list[dict]]) -> list[dict]:
         ok = [p for p in panes if not p.get("error")]
         speeds = [p["metrics"]["tokens_per_s"] for p in ok if p["metrics"]["tokens"] > 1]
         models = sorted({p["model"] for p in panes})
-        rows.append({
-            "role": role,
-            "model": ", ".join(models),
-            "runs": len(panes),
-            "failed": len(panes) - len(ok),
-            "mean_ttft_s": round(mean(p["metrics"]["ttft_s"] for p in ok), 4) if ok else None,
-            "mean_tokens_per_s": round(mean(speeds), 2) if speeds else None,
-            "mean_tokens": round(mean(p["metrics"]["tokens"] for p in ok), 1) if ok else None,
-            "mean_chars": round(mean(len(p["text"]) for p in ok), 1) if ok else None,
-            "stop_reasons": dict(Counter(p["metrics"]["stop_reason"] for p in panes).most_common()),
-        })
+        rows.append(
+            {
+                "role": role,
+                "model": ", ".join(models),
+                "runs": len(panes),
+                "failed": len(panes) - len(ok),
+                "mean_ttft_s": round(mean(p["metrics"]["ttft_s"] for p in ok), 4) if ok else None,
+                "mean_tokens_per_s": round(mean(speeds), 2) if speeds else None,
+                "mean_tokens": round(mean(p["metrics"]["tokens"] for p in ok), 1) if ok else None,
+                "mean_chars": round(mean(len(p["text"]) for p in ok), 1) if ok else None,
+                "stop_reasons": dict(Counter(p["metrics"]["stop_reason"] for p in panes).most_common()),
+            }
+        )
     return rows
 
 
@@ -62,13 +66,29 @@ def _fmt(value, spec: str, scale: float = 1.0) -> str:
 def _summary_cells(row: dict) -> list[str]:
     stops = ", ".join(f"{k} {v}" for k, v in row["stop_reasons"].items())
     return [
-        row["role"], row["model"], str(row["runs"]), str(row["failed"]),
-        _fmt(row["mean_ttft_s"], ".0f", 1000), _fmt(row["mean_tokens_per_s"], ".1f"),
-        _fmt(row["mean_tokens"], ".1f"), _fmt(row["mean_chars"], ".0f"), stops,
+        row["role"],
+        row["model"],
+        str(row["runs"]),
+        str(row["failed"]),
+        _fmt(row["mean_ttft_s"], ".0f", 1000),
+        _fmt(row["mean_tokens_per_s"], ".1f"),
+        _fmt(row["mean_tokens"], ".1f"),
+        _fmt(row["mean_chars"], ".0f"),
+        stops,
     ]
 
 
-_SUMMARY_HEAD = ["pane", "model", "runs", "failed", "mean TTFT (ms)", "mean tok/s", "mean tokens", "mean chars", "stop reasons"]
+_SUMMARY_HEAD = [
+    "pane",
+    "model",
+    "runs",
+    "failed",
+    "mean TTFT (ms)",
+    "mean tok/s",
+    "mean tokens",
+    "mean chars",
+    "stop reasons",
+]
 
 
 # -- Markdown ----------------------------------------------------------------------------------
@@ -137,7 +157,9 @@ def conversation_markdown(conversation: dict) -> str:
         out += _md_turn(f"Turn {turn['seq']}{label}", turn["prompt"], turn["panes"])
     if conversation["turns"]:
         out += ["## Summary", ""]
-        out += _md_table(_SUMMARY_HEAD, [_summary_cells(r) for r in summarize([t["panes"] for t in conversation["turns"]])])
+        out += _md_table(
+            _SUMMARY_HEAD, [_summary_cells(r) for r in summarize([t["panes"] for t in conversation["turns"]])]
+        )
         out.append("")
     return "\n".join(out)
 
@@ -163,9 +185,16 @@ def _item_heading(item: dict, result: dict) -> str:
 
 
 def run_markdown(result: dict) -> str:
-    out = [f"# {md_inline(result['title'])}", "", f"- Created: {result['created']}", f"- Prompts: {md_inline(result['source'])}"]
+    out = [
+        f"# {md_inline(result['title'])}",
+        "",
+        f"- Created: {result['created']}",
+        f"- Prompts: {md_inline(result['source'])}",
+    ]
     for pane in result["panes"]:
-        out.append(f"- {md_inline(pane['role'])} pane: {md_inline(pane['model'])} ({md_inline(pane['mode'])} mode by default)")
+        out.append(
+            f"- {md_inline(pane['role'])} pane: {md_inline(pane['model'])} ({md_inline(pane['mode'])} mode by default)"
+        )
     sampling = result["sampling"]
     out.append(
         f"- Sampling: temperature {sampling['temperature']}, max tokens {sampling['max_tokens']}, "

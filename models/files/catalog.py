@@ -15,11 +15,11 @@ A bare pair name (``llama-2-7b``) names both sides at once: ``--pair``, ``duet m
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
 
 from pydantic import (
     BaseModel,
@@ -61,7 +61,7 @@ class HubFile:
 
 def parse_hf_spec(spec: str) -> HubFile:
     """``hf:OWNER/REPO/FILE.gguf[@REVISION]`` -> HubFile; DuetError when malformed."""
-    body = spec[len(HF_PREFIX):] if spec.startswith(HF_PREFIX) else spec
+    body = spec[len(HF_PREFIX) :] if spec.startswith(HF_PREFIX) else spec
     match = _HF_SPEC.match(body.strip())
     if not match:
         raise DuetError(
@@ -114,7 +114,7 @@ class CatalogModel(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _one_origin(self) -> "CatalogModel":
+    def _one_origin(self) -> CatalogModel:
         if self.embedded is None and (self.repo is None or self.file is None):
             raise ValueError("give either repo and file (a hub model) or embedded")
         if self.embedded is not None and (self.repo is not None or self.file is not None):
@@ -200,7 +200,7 @@ class Catalog(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _unique_names(self) -> "Catalog":
+    def _unique_names(self) -> Catalog:
         for name in [*self.pairs, *self.models]:
             if not _NAME.match(name):
                 raise ValueError(f"catalog name '{name}' must be lower-case letters, digits, '.', '_' or '-'")

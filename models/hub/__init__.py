@@ -23,9 +23,9 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 from models.errors import DuetError
@@ -263,9 +263,22 @@ def format_bytes(n: float | None) -> str:
 
 # -- errors --------------------------------------------------------------------------------------
 _NETWORK_ERRORS = {
-    "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException",
-    "NetworkError", "ReadError", "WriteError", "RemoteProtocolError", "TransportError", "ProtocolError",
-    "ConnectionError", "Timeout", "ChunkedEncodingError", "ProxyError",
+    "ConnectError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "WriteTimeout",
+    "PoolTimeout",
+    "TimeoutException",
+    "NetworkError",
+    "ReadError",
+    "WriteError",
+    "RemoteProtocolError",
+    "TransportError",
+    "ProtocolError",
+    "ConnectionError",
+    "Timeout",
+    "ChunkedEncodingError",
+    "ProxyError",
 }
 
 
@@ -290,18 +303,16 @@ def explain_hub_error(err: BaseException, name: str, hub: HubFile, endpoint: str
     status = getattr(getattr(err, "response", None), "status_code", None)
     page = f"{_endpoint(endpoint)}/{hub.repo}"
     token_hint = (
-        "create a read token at https://huggingface.co/settings/tokens and set HF_TOKEN to it "
-        "(or run `hf auth login`)"
+        "create a read token at https://huggingface.co/settings/tokens and set HF_TOKEN to it (or run `hf auth login`)"
     )
     if isinstance(err, DuetError):
         return err
     if isinstance(err, hf_errors.OfflineModeIsEnabled):
-        return DuetError(
-            f"cannot download {name}: HF_HUB_OFFLINE is set; unset it and run: duet models pull {name}"
-        )
-    if isinstance(err, hf_errors.GatedRepoError) or (status in (401, 403) and not isinstance(
-        err, (hf_errors.RepositoryNotFoundError, hf_errors.RevisionNotFoundError)
-    )):
+        return DuetError(f"cannot download {name}: HF_HUB_OFFLINE is set; unset it and run: duet models pull {name}")
+    if isinstance(err, hf_errors.GatedRepoError) or (
+        status in (401, 403)
+        and not isinstance(err, (hf_errors.RepositoryNotFoundError, hf_errors.RevisionNotFoundError))
+    ):
         return DuetError(
             f"{hub.repo} is gated (HTTP {status or 403}): accept its licence on {page} while logged in, "
             f"then {token_hint}, and pull again"
@@ -314,7 +325,9 @@ def explain_hub_error(err: BaseException, name: str, hub: HubFile, endpoint: str
     if isinstance(err, hf_errors.RevisionNotFoundError):
         return DuetError(f"revision '{hub.revision}' does not exist in {hub.repo} (HTTP {status or 404})")
     if isinstance(err, (hf_errors.RemoteEntryNotFoundError, hf_errors.EntryNotFoundError)) or status == 404:
-        return DuetError(f"{hub.file} was not found in {hub.repo} at revision {hub.revision} (HTTP 404); see {page}/tree/{hub.revision}")
+        return DuetError(
+            f"{hub.file} was not found in {hub.repo} at revision {hub.revision} (HTTP 404); see {page}/tree/{hub.revision}"
+        )
     if isinstance(err, hf_errors.HfHubHTTPError) and status is not None:
         return DuetError(f"the hub answered HTTP {status} for {name}; try again later (pull resumes where it stopped)")
     if isinstance(err, hf_errors.LocalEntryNotFoundError) or _is_network_error(err):
@@ -353,14 +366,17 @@ class _Emitter:
     resumed_from: int = 0
     extra: dict = field(default_factory=dict)
 
-    def __call__(self, phase: str, done: int = 0, total: int | None = None, speed: float | None = None,
-                 cached: bool = False) -> None:
+    def __call__(
+        self, phase: str, done: int = 0, total: int | None = None, speed: float | None = None, cached: bool = False
+    ) -> None:
         if self.callback is None:
             return
         eta = (total - done) / speed if (speed and total is not None and total >= done) else None
-        self.callback(PullProgress(
-            self.name, self.file, phase, done, total, self.resumed_from, speed, eta, self.index, self.count, cached
-        ))
+        self.callback(
+            PullProgress(
+                self.name, self.file, phase, done, total, self.resumed_from, speed, eta, self.index, self.count, cached
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -397,8 +413,15 @@ def pull(
     """
     if force_online:
         with _online():
-            return pull(spec, on_progress=on_progress, cancel=cancel, cache_dir=cache_dir, endpoint=endpoint,
-                        token=token, free_bytes=free_bytes)
+            return pull(
+                spec,
+                on_progress=on_progress,
+                cancel=cancel,
+                cache_dir=cache_dir,
+                endpoint=endpoint,
+                token=token,
+                free_bytes=free_bytes,
+            )
     targets = [t for t in targets_for(spec) if t.hub is not None]
     if not targets:
         raise DuetError(f"{spec} ships inside Duet's packages; there is nothing to download")
@@ -503,10 +526,19 @@ def _download_blob(name, hub, url, meta, blob: Path, emit, transfer: _Transfer):
             resume = 0
         needed = (size or 0) - resume  # a hub that announces no size cannot be checked in advance
         check_disk_space(name, needed, blob.parent, transfer.free_bytes)
-        note.write_text(json.dumps({
-            "repo": hub.repo, "file": hub.file, "revision": hub.revision, "commit": meta.commit_hash,
-            "etag": etag, "size": size,
-        }), encoding="utf-8")
+        note.write_text(
+            json.dumps(
+                {
+                    "repo": hub.repo,
+                    "file": hub.file,
+                    "revision": hub.revision,
+                    "commit": meta.commit_hash,
+                    "etag": etag,
+                    "size": size,
+                }
+            ),
+            encoding="utf-8",
+        )
         emit.resumed_from = resume
         hasher = _new_hasher(etag)
         if hasher is not None and resume:
@@ -523,9 +555,15 @@ def _download_blob(name, hub, url, meta, blob: Path, emit, transfer: _Transfer):
         try:
             with partial.open("r+b" if resume else "wb") as raw:
                 raw.seek(resume)
-                out = _ProgressFile(raw, hasher, resume, lambda done, speed: emit("downloading", done, size, speed), cancel)
+                out = _ProgressFile(
+                    raw, hasher, resume, lambda done, speed: emit("downloading", done, size, speed), cancel
+                )
                 http_get(
-                    location, out, resume_size=resume, headers=headers, expected_size=size,
+                    location,
+                    out,
+                    resume_size=resume,
+                    headers=headers,
+                    expected_size=size,
                     displayed_filename=hub.file,
                 )
                 raw.flush()
@@ -553,7 +591,9 @@ def _download_blob(name, hub, url, meta, blob: Path, emit, transfer: _Transfer):
         got = partial.stat().st_size
         if size is not None and got != size:
             _discard(partial, note)
-            raise DuetError(f"the transfer of {name} ended at {format_bytes(got)} instead of {format_bytes(size)}; the partial file was deleted, pull again")
+            raise DuetError(
+                f"the transfer of {name} ended at {format_bytes(got)} instead of {format_bytes(size)}; the partial file was deleted, pull again"
+            )
         emit("verifying", 0, got)
         if out.hasher is not None and out.done == got:
             digest = out.hasher.hexdigest()
@@ -589,10 +629,16 @@ def _link_into_snapshot(name: str, hub: HubFile, transfer: _Transfer) -> Path:
     from huggingface_hub import hf_hub_download
 
     try:
-        return Path(hf_hub_download(
-            hub.repo, hub.file, revision=hub.revision, cache_dir=str(transfer.cache), endpoint=transfer.endpoint,
-            token=transfer.token,
-        ))
+        return Path(
+            hf_hub_download(
+                hub.repo,
+                hub.file,
+                revision=hub.revision,
+                cache_dir=str(transfer.cache),
+                endpoint=transfer.endpoint,
+                token=transfer.token,
+            )
+        )
     except Exception as err:
         raise explain_hub_error(err, name, hub, transfer.endpoint) from None
 
@@ -647,9 +693,12 @@ def _remove_file(name: str, hub: HubFile, cache: Path) -> Removed:
         _discard(stale.path, stale.note)
         removed.append(stale.path)
     _prune_empty(snapshots)
-    if folder.is_dir() and not _linked_blobs(folder) and not any(
-        p.is_file() for p in (folder / "blobs").glob("*")
-    ) and not _has_files(snapshots):
+    if (
+        folder.is_dir()
+        and not _linked_blobs(folder)
+        and not any(p.is_file() for p in (folder / "blobs").glob("*"))
+        and not _has_files(snapshots)
+    ):
         shutil.rmtree(folder, ignore_errors=True)
     return Removed(name, freed, tuple(removed))
 
@@ -693,7 +742,7 @@ class CatalogEntry:
 
     @property
     def state(self) -> str:
-        """"built-in", "installed", "partial NN%" or "not downloaded"."""
+        """ "built-in", "installed", "partial NN%" or "not downloaded"."""
         if self.model.embedded is not None:
             return "built-in"
         if self.status.installed:
@@ -718,14 +767,31 @@ class CatalogEntry:
     def as_dict(self) -> dict:
         m = self.model
         return {
-            "name": m.name, "pair": m.pair, "role": m.role, "title": m.title, "origin": m.origin,
-            "repo": m.repo, "file": m.file, "revision": m.revision if m.repo else None, "embedded": m.embedded,
-            "architecture": m.architecture, "context_length": m.context_length,
-            "size": self.size, "catalog_size": m.size, "installed": self.status.installed or m.embedded is not None,
-            "state": self.state, "partial_bytes": self.status.partial_bytes,
+            "name": m.name,
+            "pair": m.pair,
+            "role": m.role,
+            "title": m.title,
+            "origin": m.origin,
+            "repo": m.repo,
+            "file": m.file,
+            "revision": m.revision if m.repo else None,
+            "embedded": m.embedded,
+            "architecture": m.architecture,
+            "context_length": m.context_length,
+            "size": self.size,
+            "catalog_size": m.size,
+            "installed": self.status.installed or m.embedded is not None,
+            "state": self.state,
+            "partial_bytes": self.status.partial_bytes,
             "path": str(self.status.path) if self.status.path else None,
-            "n_ctx": self.n_ctx, "kv_cache_bytes": self.kv_cache_bytes, "ram_bytes": self.ram_bytes,
-            "gated": m.gated, "licence": m.licence, "mode": m.mode, "chat_format": m.chat_format, "notes": m.notes,
+            "n_ctx": self.n_ctx,
+            "kv_cache_bytes": self.kv_cache_bytes,
+            "ram_bytes": self.ram_bytes,
+            "gated": m.gated,
+            "licence": m.licence,
+            "mode": m.mode,
+            "chat_format": m.chat_format,
+            "notes": m.notes,
         }
 
 

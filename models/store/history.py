@@ -19,8 +19,8 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import platformdirs
 
@@ -268,7 +268,7 @@ class HistoryStore:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> "HistoryStore":
+    def __enter__(self) -> HistoryStore:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -327,7 +327,8 @@ class HistoryStore:
             if row is None:
                 raise DuetError(f"no conversation {conversation_id} in the history")
             last = conn.execute(
-                "SELECT id, seq, prompt FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1", (conversation_id,)
+                "SELECT id, seq, prompt FROM turns WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1",
+                (conversation_id,),
             ).fetchone()
             last_id, last_seq, last_prompt = last or (None, 0, None)
             seq = last_seq + 1
@@ -346,14 +347,25 @@ class HistoryStore:
                        source, notices, prompt_tokens, total_s)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
-                        turn_id, position, pane["role"], pane["model"], pane["mode"], pane.get("prompt") or "",
-                        pane.get("text") or "", pane.get("error"),
-                        float(metrics.get("ttft_s", 0.0)), int(metrics.get("tokens", 0)),
-                        float(metrics.get("tokens_per_s", 0.0)), metrics.get("stop_reason", "error"),
+                        turn_id,
+                        position,
+                        pane["role"],
+                        pane["model"],
+                        pane["mode"],
+                        pane.get("prompt") or "",
+                        pane.get("text") or "",
+                        pane.get("error"),
+                        float(metrics.get("ttft_s", 0.0)),
+                        int(metrics.get("tokens", 0)),
+                        float(metrics.get("tokens_per_s", 0.0)),
+                        metrics.get("stop_reason", "error"),
                         json.dumps(pane.get("sampling") or {}),
-                        _epoch(pane.get("started_at")), _epoch(pane.get("finished_at")),
-                        pane.get("source"), json.dumps(list(pane.get("notices") or [])),
-                        int(metrics.get("prompt_tokens", 0)), float(metrics.get("total_s", 0.0)),
+                        _epoch(pane.get("started_at")),
+                        _epoch(pane.get("finished_at")),
+                        pane.get("source"),
+                        json.dumps(list(pane.get("notices") or [])),
+                        int(metrics.get("prompt_tokens", 0)),
+                        float(metrics.get("total_s", 0.0)),
                     ),
                 )
             title = row[0] or _title_from(prompt)
@@ -364,12 +376,21 @@ class HistoryStore:
             )
             return seq
 
-    def start_session_conversation(self, sessions, *, kind: str = "app", title: str | None = None, meta: dict | None = None) -> int:
+    def start_session_conversation(
+        self, sessions, *, kind: str = "app", title: str | None = None, meta: dict | None = None
+    ) -> int:
         """start_conversation for these PaneSessions' current models and modes."""
         return self.start_conversation([pane_meta(s) for s in sessions], kind=kind, title=title, meta=meta)
 
     def add_session_turn(
-        self, conversation_id: int, prompt: str, sessions, turns, *, label: str | None = None, replace_last: bool = False
+        self,
+        conversation_id: int,
+        prompt: str,
+        sessions,
+        turns,
+        *,
+        label: str | None = None,
+        replace_last: bool = False,
     ) -> int:
         """add_turn for one prompt's finished Turns, one per PaneSession (None for a pane whose
         model failed to load)."""
@@ -406,9 +427,7 @@ class HistoryStore:
             rows = self._read("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
             if not rows:
                 raise DuetError(f"no conversation {conversation_id} in the history; see: duet history list")
-            turn_rows = self._read(
-                "SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq", (conversation_id,)
-            )
+            turn_rows = self._read("SELECT * FROM turns WHERE conversation_id = ? ORDER BY seq", (conversation_id,))
             pane_rows = self._read(
                 """SELECT p.* FROM turn_panes p JOIN turns t ON t.id = p.turn_id
                    WHERE t.conversation_id = ? ORDER BY t.seq, p.position""",
@@ -468,7 +487,9 @@ class HistoryStore:
         for turn in conversation["turns"]:
             for pane in turn["panes"]:
                 m = pane["metrics"]
-                sampling_values = {k: v for k, v in (pane.get("sampling") or {}).items() if k in SamplingSettings.model_fields}
+                sampling_values = {
+                    k: v for k, v in (pane.get("sampling") or {}).items() if k in SamplingSettings.model_fields
+                }
                 try:
                     sampling = SamplingSettings(**sampling_values)
                 except ValueError:
@@ -478,13 +499,19 @@ class HistoryStore:
                     mode=pane["mode"],
                     sampling=sampling,
                     rendered=RenderedPrompt(
-                        mode=pane["mode"], text=pane["prompt"], token_count=m.get("prompt_tokens", 0),
-                        context_used=0, dropped_turns=0,
+                        mode=pane["mode"],
+                        text=pane["prompt"],
+                        token_count=m.get("prompt_tokens", 0),
+                        context_used=0,
+                        dropped_turns=0,
                     ),
                     text=pane["text"],
                     metrics=Metrics(
-                        ttft_s=m["ttft_s"], tokens=m["tokens"], tokens_per_s=m["tokens_per_s"],
-                        stop_reason=m["stop_reason"], prompt_tokens=m.get("prompt_tokens", 0),
+                        ttft_s=m["ttft_s"],
+                        tokens=m["tokens"],
+                        tokens_per_s=m["tokens_per_s"],
+                        stop_reason=m["stop_reason"],
+                        prompt_tokens=m.get("prompt_tokens", 0),
                         total_s=m.get("total_s", 0.0),
                     ),
                     error=pane["error"],

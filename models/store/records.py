@@ -21,16 +21,16 @@ def parse_time(value: str | None) -> float | None:
     return datetime.fromisoformat(value).timestamp() if value else None
 
 
-def pane_model(session: "PaneSession") -> str:
+def pane_model(session: PaneSession) -> str:
     return session.info.label if session.info else session.spec.source
 
 
-def pane_meta(session: "PaneSession") -> dict:
+def pane_meta(session: PaneSession) -> dict:
     """Which model a pane runs and how: what a conversation remembers about each pane."""
     return {"role": session.role, "model": pane_model(session), "mode": session.mode, "source": session.spec.source}
 
 
-def pane_record(session: "PaneSession", turn: "Turn | None", extended: bool = False) -> dict:
+def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False) -> dict:
     """One pane's result in the shape of `duet ask --json`'s panes.
 
     ``turn`` is None when the pane's model failed to load. With ``extended`` the record also
@@ -40,15 +40,22 @@ def pane_record(session: "PaneSession", turn: "Turn | None", extended: bool = Fa
     model = pane_model(session)
     if turn is None:
         record = {
-            "role": session.role, "model": model, "mode": session.mode, "prompt": "", "text": "",
+            "role": session.role,
+            "model": model,
+            "mode": session.mode,
+            "prompt": "",
+            "text": "",
             "error": session.load_error,
             "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "error"},
         }
         if extended:
             record["metrics"].update(prompt_tokens=0, total_s=0.0)
             record.update(
-                source=session.spec.source, sampling=_sampling_dict(session.sampling), notices=[],
-                started_at=None, finished_at=None,
+                source=session.spec.source,
+                sampling=_sampling_dict(session.sampling),
+                notices=[],
+                started_at=None,
+                finished_at=None,
             )
         return record
     record = {

@@ -124,8 +124,11 @@ def _live_view(sessions: list[PaneSession], events: queue.Queue, futures: list[F
     def snapshot() -> list[dict]:
         return [
             {
-                "role": s.role, "model": s.info.label if s.info else s.spec.source, "mode": s.mode,
-                "text": texts[s.role], "error": s.load_error,
+                "role": s.role,
+                "model": s.info.label if s.info else s.spec.source,
+                "mode": s.mode,
+                "text": texts[s.role],
+                "error": s.load_error,
                 "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "…"},
             }
             for s in sessions

@@ -26,7 +26,9 @@ def open_store() -> HistoryStore:
 
 def register(subparsers) -> None:
     history = subparsers.add_parser(
-        "history", help="list, show, export or delete saved conversations", allow_abbrev=False,
+        "history",
+        help="list, show, export or delete saved conversations",
+        allow_abbrev=False,
         description="Every turn is saved as it completes (in DUET_DATA_DIR or the user data dir).",
     )
     actions = history.add_subparsers(dest="history_action", metavar="ACTION")

@@ -26,8 +26,12 @@ def info(args: argparse.Namespace) -> int:
             session.close()
     if args.json:
         payload = [
-            {"role": s.role, "source": s.spec.source, "error": e,
-             "info": s.info.model_dump(exclude={"chat_template"}) if s.info else None}
+            {
+                "role": s.role,
+                "source": s.spec.source,
+                "error": e,
+                "info": s.info.model_dump(exclude={"chat_template"}) if s.info else None,
+            }
             for s, e in results
         ]
         print(json.dumps({"models": payload}, ensure_ascii=True, indent=2))
@@ -64,5 +68,8 @@ def describe(info: ModelInfo) -> list[tuple[str, str]]:
         ("chat template", "yes" if info.has_chat_template else "no"),
         ("GPU offload", offload),
         ("placement", info.placement),
-        ("threads", str(info.n_threads) if info.n_threads else f"shared: up to {info.cpu_cores} cores while generating"),
+        (
+            "threads",
+            str(info.n_threads) if info.n_threads else f"shared: up to {info.cpu_cores} cores while generating",
+        ),
     ]

@@ -24,7 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(parser)
     add_sampling_options(parser)
     parser.add_argument(
-        "--resume", nargs="?", const="last", metavar="ID",
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="ID",
         help="reopen a saved conversation in the app (the latest when no ID is given)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

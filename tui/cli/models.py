@@ -19,7 +19,9 @@ SPEC_HELP = (
 
 def register(subparsers) -> None:
     models = subparsers.add_parser(
-        "models", help="the model catalog: list, show, download and remove models", allow_abbrev=False,
+        "models",
+        help="the model catalog: list, show, download and remove models",
+        allow_abbrev=False,
         description="The model catalog and the Hugging Face cache. " + SPEC_HELP,
     )
     sub = models.add_subparsers(dest="models_command", metavar="ACTION", parser_class=type(models))
@@ -27,22 +29,32 @@ def register(subparsers) -> None:
 
     listing = sub.add_parser("list", help="every catalog model: size, RAM needed, installed or not", allow_abbrev=False)
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    listing.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for the RAM estimate (default 2048)")
+    listing.add_argument(
+        "--n-ctx", type=int, default=None, metavar="N", help="context size for the RAM estimate (default 2048)"
+    )
     listing.set_defaults(func=cmd_list)
 
     info = sub.add_parser("info", help="details of a catalog model or pair", allow_abbrev=False)
     info.add_argument("name", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf")
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
-    info.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for the RAM estimate (default 2048)")
+    info.add_argument(
+        "--n-ctx", type=int, default=None, metavar="N", help="context size for the RAM estimate (default 2048)"
+    )
     info.set_defaults(func=cmd_info)
 
-    pull = sub.add_parser("pull", help="download a model or both models of a pair from the Hugging Face hub", allow_abbrev=False)
-    pull.add_argument("names", nargs="+", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf[@REV]")
+    pull = sub.add_parser(
+        "pull", help="download a model or both models of a pair from the Hugging Face hub", allow_abbrev=False
+    )
+    pull.add_argument(
+        "names", nargs="+", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf[@REV]"
+    )
     # The only command that may use the network: main() leaves HF_HUB_OFFLINE alone for it.
     pull.set_defaults(func=cmd_pull, needs_network=True)
 
     rm = sub.add_parser("rm", help="delete a downloaded model (or both of a pair) from the cache", allow_abbrev=False)
-    rm.add_argument("names", nargs="+", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf[@REV]")
+    rm.add_argument(
+        "names", nargs="+", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf[@REV]"
+    )
     rm.set_defaults(func=cmd_rm)
 
 
@@ -76,14 +88,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     except DuetError as err:
         return _fail(err)
     if args.json:
-        print(json.dumps({
-            "cache_dir": str(hub_cache_dir()),
-            "n_ctx": entries[0].n_ctx if entries else n_ctx,
-            "pairs": {name: {"title": p.title, "base": p.base.name, "chat": p.chat.name,
-                             "base_mode": p.default_mode("base"), "chat_mode": p.default_mode("chat"), "notes": p.notes}
-                      for name, p in catalog.pairs.items()},
-            "models": [e.as_dict() for e in entries],
-        }, ensure_ascii=True, indent=2))
+        print(
+            json.dumps(
+                {
+                    "cache_dir": str(hub_cache_dir()),
+                    "n_ctx": entries[0].n_ctx if entries else n_ctx,
+                    "pairs": {
+                        name: {
+                            "title": p.title,
+                            "base": p.base.name,
+                            "chat": p.chat.name,
+                            "base_mode": p.default_mode("base"),
+                            "chat_mode": p.default_mode("chat"),
+                            "notes": p.notes,
+                        }
+                        for name, p in catalog.pairs.items()
+                    },
+                    "models": [e.as_dict() for e in entries],
+                },
+                ensure_ascii=True,
+                indent=2,
+            )
+        )
         return 0
     ctx = entries[0].n_ctx if entries else 2048
     header = ("NAME", "SIZE", f"RAM@{ctx}", "STATE", "GATED", "SOURCE")
@@ -97,10 +123,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     for title, group in groups:
         rows.append((title,))
         for e in group:
-            rows.append((
-                "  " + e.name, format_bytes(e.size), format_bytes(e.ram_bytes), e.state,
-                "yes" if e.model.gated else "no", e.model.origin,
-            ))
+            rows.append(
+                (
+                    "  " + e.name,
+                    format_bytes(e.size),
+                    format_bytes(e.ram_bytes),
+                    e.state,
+                    "yes" if e.model.gated else "no",
+                    e.model.origin,
+                )
+            )
     widths = [max(len(r[i]) for r in [header, *rows] if len(r) > 1) for i in range(len(header))]
 
     def line(cells) -> str:
@@ -129,9 +161,15 @@ def cmd_info(args: argparse.Namespace) -> int:
             hub = parse_hf_spec(name)
             status = file_status(hub)
             record = {
-                "name": hub.spec, "repo": hub.repo, "file": hub.file, "revision": hub.revision,
-                "installed": status.installed, "path": str(status.path) if status.path else None,
-                "size": status.size_on_disk, "partial_bytes": status.partial_bytes, "page": hub.page_url,
+                "name": hub.spec,
+                "repo": hub.repo,
+                "file": hub.file,
+                "revision": hub.revision,
+                "installed": status.installed,
+                "path": str(status.path) if status.path else None,
+                "size": status.size_on_disk,
+                "partial_bytes": status.partial_bytes,
+                "page": hub.page_url,
             }
             if args.json:
                 print(json.dumps({"models": [record]}, ensure_ascii=True, indent=2))
@@ -147,21 +185,31 @@ def cmd_info(args: argparse.Namespace) -> int:
     if args.json:
         payload = {"models": [e.as_dict() for e in entries]}
         if pair:
-            payload["pair"] = {"name": pair.name, "title": pair.title, "notes": pair.notes,
-                               "base_mode": pair.default_mode("base"), "chat_mode": pair.default_mode("chat")}
+            payload["pair"] = {
+                "name": pair.name,
+                "title": pair.title,
+                "notes": pair.notes,
+                "base_mode": pair.default_mode("base"),
+                "chat_mode": pair.default_mode("chat"),
+            }
         print(json.dumps(payload, ensure_ascii=True, indent=2))
         return 0
     if pair:
         print(neutralize(f"pair {pair.name}: {pair.title}"))
         if pair.notes:
             print(neutralize(f"  {pair.notes}"))
-        print(neutralize(f"  open it with: duet --pair {pair.name}   (modes: base {pair.default_mode('base')}, "
-                         f"chat {pair.default_mode('chat')})"))
+        print(
+            neutralize(
+                f"  open it with: duet --pair {pair.name}   (modes: base {pair.default_mode('base')}, "
+                f"chat {pair.default_mode('chat')})"
+            )
+        )
         print()
     for e in entries:
         m = e.model
         rows = [
-            ("name", m.name), ("title", m.title),
+            ("name", m.name),
+            ("title", m.title),
             ("source", m.origin),
             ("page", m.hub_file.page_url if m.hub_file else "-"),
             ("architecture", f"{m.architecture} ({m.n_layers} layers, {m.n_kv_heads} KV heads × {m.head_dim})"),
@@ -169,9 +217,12 @@ def cmd_info(args: argparse.Namespace) -> int:
             ("size", format_bytes(e.size) + ("" if e.status.installed else " (catalog estimate)")),
             (f"KV cache @{e.n_ctx}", format_bytes(e.kv_cache_bytes)),
             ("RAM needed", format_bytes(e.ram_bytes)),
-            ("licence", m.licence), ("gated", "yes" if m.gated else "no"),
-            ("mode", m.mode or "-"), ("chat format", m.chat_format or "from the GGUF"),
-            ("state", e.state), ("path", str(e.status.path) if e.status.path else "-"),
+            ("licence", m.licence),
+            ("gated", "yes" if m.gated else "no"),
+            ("mode", m.mode or "-"),
+            ("chat format", m.chat_format or "from the GGUF"),
+            ("state", e.state),
+            ("path", str(e.status.path) if e.status.path else "-"),
         ]
         if m.notes:
             rows.append(("notes", m.notes))
@@ -235,8 +286,13 @@ class _RichProgress:
         )
 
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-            TimeRemainingColumn(), console=Console(stderr=True, highlight=False), transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True, highlight=False),
+            transient=False,
         )
         self._tasks: dict[str, int] = {}
 
@@ -253,8 +309,11 @@ class _RichProgress:
         if task is None:
             task = self.progress.add_task(label, total=p.total_bytes, start=True)
             self._tasks[p.name] = task
-        description = {"checking": f"{label} (asking the hub)", "verifying": f"{label} (sha256)",
-                       "interrupted": f"{label} (interrupted)"}.get(p.phase, label)
+        description = {
+            "checking": f"{label} (asking the hub)",
+            "verifying": f"{label} (sha256)",
+            "interrupted": f"{label} (interrupted)",
+        }.get(p.phase, label)
         if p.phase == "verifying":
             self.progress.update(task, description=description)
             return

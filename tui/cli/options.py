@@ -15,33 +15,78 @@ from models.settings import ModelSpec, SamplingSettings
 
 def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> None:
     parser.add_argument(
-        "--base", metavar="SPEC",
+        "--base",
+        metavar="SPEC",
         help="left pane's model: embedded:NAME, a catalog name (PAIR/base, PAIR/chat, NAME), "
         "hf:OWNER/REPO/FILE.gguf[@REV] or a .gguf path (default embedded:gemma-3-270m)",
     )
-    parser.add_argument("--chat", metavar="SPEC", help="right pane's model, same forms (default embedded:smollm2-135m-instruct)")
-    parser.add_argument("--pair", metavar="NAME", help="both panes from a catalog pair (see: duet models list); --base/--chat win")
     parser.add_argument(
-        "--third", metavar="SPEC",
+        "--chat", metavar="SPEC", help="right pane's model, same forms (default embedded:smollm2-135m-instruct)"
+    )
+    parser.add_argument(
+        "--pair", metavar="NAME", help="both panes from a catalog pair (see: duet models list); --base/--chat win"
+    )
+    parser.add_argument(
+        "--third",
+        metavar="SPEC",
         help="a third pane after base and chat: any model source, e.g. a server http://HOST:PORT/v1#MODEL",
     )
     if modes:
-        parser.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane (default raw, or the pair's)")
-        parser.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane (default chat, or the pair's)")
-        parser.add_argument("--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)")
-    parser.add_argument("--base-template", metavar="FORMAT", help="chat format for the base pane instead of its GGUF template (e.g. llama-2, chatml)")
-    parser.add_argument("--chat-template", metavar="FORMAT", help="chat format for the chat pane instead of its GGUF template")
-    parser.add_argument("--third-template", metavar="FORMAT", help="chat format for the third pane instead of its GGUF template")
-    parser.add_argument("--n-ctx", type=int, default=None, metavar="N", help="context size for both models (default 2048, or the model's own if smaller)")
-    parser.add_argument("--gpu-layers", type=int, default=None, metavar="N", help="layers to offload to the GPU when the build supports it (default -1 = all)")
-    parser.add_argument("--threads", type=int, default=None, metavar="N", help="pin every model to N CPU threads (default: the generating panes share the cores, and one running alone takes them all)")
+        parser.add_argument(
+            "--base-mode",
+            choices=MODE_NAMES,
+            default=None,
+            help="prompt mode of the base pane (default raw, or the pair's)",
+        )
+        parser.add_argument(
+            "--chat-mode",
+            choices=MODE_NAMES,
+            default=None,
+            help="prompt mode of the chat pane (default chat, or the pair's)",
+        )
+        parser.add_argument(
+            "--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)"
+        )
+    parser.add_argument(
+        "--base-template",
+        metavar="FORMAT",
+        help="chat format for the base pane instead of its GGUF template (e.g. llama-2, chatml)",
+    )
+    parser.add_argument(
+        "--chat-template", metavar="FORMAT", help="chat format for the chat pane instead of its GGUF template"
+    )
+    parser.add_argument(
+        "--third-template", metavar="FORMAT", help="chat format for the third pane instead of its GGUF template"
+    )
+    parser.add_argument(
+        "--n-ctx",
+        type=int,
+        default=None,
+        metavar="N",
+        help="context size for both models (default 2048, or the model's own if smaller)",
+    )
+    parser.add_argument(
+        "--gpu-layers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="layers to offload to the GPU when the build supports it (default -1 = all)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="pin every model to N CPU threads (default: the generating panes share the cores, and one running alone takes them all)",
+    )
 
 
 def add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=None, metavar="N", help="answer length limit (default 256)")
-    parser.add_argument("--temperature", type=float, default=None, metavar="T", help="sampling temperature for both panes (default 0)")
+    parser.add_argument(
+        "--temperature", type=float, default=None, metavar="T", help="sampling temperature for both panes (default 0)"
+    )
     parser.add_argument("--seed", type=int, default=None, metavar="S", help="sampling seed for both panes (default 42)")
-
 
 
 class UsageError(Exception):

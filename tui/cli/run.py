@@ -42,12 +42,32 @@ def register(subparsers) -> None:
             "since at temperature 0 every repeat would give the same answer."
         ),
     )
-    run.add_argument("prompts", metavar="PROMPTS", help="'builtin' (the lesson presets), a presets .toml file, or a text file with one prompt per line")
+    run.add_argument(
+        "prompts",
+        metavar="PROMPTS",
+        help="'builtin' (the lesson presets), a presets .toml file, or a text file with one prompt per line",
+    )
     add_model_options(run, modes=False)
-    run.add_argument("--base-mode", choices=MODE_NAMES, default=None, help="prompt mode of the base pane for every prompt (default: the preset's, else the pane's usual mode: raw)")
-    run.add_argument("--chat-mode", choices=MODE_NAMES, default=None, help="prompt mode of the chat pane for every prompt (default: the preset's, else the pane's usual mode: chat)")
+    run.add_argument(
+        "--base-mode",
+        choices=MODE_NAMES,
+        default=None,
+        help="prompt mode of the base pane for every prompt (default: the preset's, else the pane's usual mode: raw)",
+    )
+    run.add_argument(
+        "--chat-mode",
+        choices=MODE_NAMES,
+        default=None,
+        help="prompt mode of the chat pane for every prompt (default: the preset's, else the pane's usual mode: chat)",
+    )
     add_sampling_options(run)
-    run.add_argument("--repeat", type=int, default=1, metavar="N", help="run each prompt N times with seeds seed..seed+N-1 (default 1)")
+    run.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each prompt N times with seeds seed..seed+N-1 (default 1)",
+    )
     run.add_argument("--report", required=True, metavar="FILE", help="the report to write: FILE.md or FILE.html")
     run.add_argument("--jsonl", metavar="FILE", help="also write one JSON line per run to FILE, as each finishes")
     run.add_argument("--no-save", action="store_true", help="do not save the run to the history")
@@ -121,7 +141,8 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
         result["panes"] = [pane_meta(s) for s in sessions]
         if store is not None:
             conversation = store.start_session_conversation(
-                sessions, kind="run",
+                sessions,
+                kind="run",
                 title=f"run: {args.prompts} ({len(presets)} prompts × {args.repeat})",
                 meta={"source": args.prompts, "repeat": args.repeat, "report": str(Path(args.report).resolve())},
             )
@@ -175,8 +196,13 @@ def _keep(item: dict, result: dict, jsonl, store: HistoryStore | None, conversat
 
 
 def _run_one(
-    sessions: list[PaneSession], default_modes: list[str], preset: Preset, repeat: int,
-    args: argparse.Namespace, sampling: SamplingSettings, index: int,
+    sessions: list[PaneSession],
+    default_modes: list[str],
+    preset: Preset,
+    repeat: int,
+    args: argparse.Namespace,
+    sampling: SamplingSettings,
+    index: int,
 ) -> dict:
     preset_sampling = preset.apply(sampling)
     seed = (preset_sampling.seed + repeat) % 2**32
@@ -275,8 +301,12 @@ class _Progress:
             )
 
             self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self._bar.start()
             self._task = self._bar.add_task("starting", total=self.total)
@@ -294,7 +324,11 @@ class _Progress:
             m = pane["metrics"]
             outcome = "failed" if pane["error"] else f"{m['tokens']} tokens, {m['stop_reason']}"
             parts.append(f"{pane['role']} {outcome}")
-        print(f"[{index}/{self.total}] {neutralize(item['name'])}: {item['status']} ({'; '.join(parts)})", file=sys.stderr, flush=True)
+        print(
+            f"[{index}/{self.total}] {neutralize(item['name'])}: {item['status']} ({'; '.join(parts)})",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def stop(self) -> None:
         if self._bar is not None:

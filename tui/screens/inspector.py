@@ -28,9 +28,12 @@ class InspectorScreen(ModalScreen):
     """The exact text each pane sent (or would send) to its model, with the token count."""
 
     BINDINGS = [Binding("escape,f3,q", "dismiss", "Close")]
-    DEFAULT_CSS = MODAL_CSS.format(name="InspectorScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="InspectorScreen")
+        + """
     InspectorScreen .prompt-text { background: $boost; padding: 0 1; margin: 0 0 1 0; }
     """
+    )
 
     def __init__(self, entries: list[InspectorEntry]) -> None:
         super().__init__()

@@ -39,11 +39,14 @@ class ModelsScreen(ModalScreen[tuple[str, str] | None]):
         Binding("escape", "close", "Close / cancel pull"),
         Binding("p", "pull", "Pull"),
     ]
-    DEFAULT_CSS = MODAL_CSS.format(name="ModelsScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="ModelsScreen")
+        + """
     ModelsScreen OptionList { height: 1fr; }
     ModelsScreen ProgressBar { margin: 1 0 0 0; }
     ModelsScreen #models-message { height: auto; }
     """
+    )
 
     def __init__(self, roles: list[str], active_role: str) -> None:
         super().__init__()

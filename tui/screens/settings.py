@@ -25,18 +25,19 @@ SAMPLING_FIELDS = [
 ]
 
 
-
-
 class SettingsScreen(ModalScreen[tuple[str, SamplingSettings] | None]):
     """Change sampling settings for both panes (the fair default) or for one."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = MODAL_CSS.format(name="SettingsScreen") + """
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="SettingsScreen")
+        + """
     SettingsScreen Horizontal { height: auto; }
     SettingsScreen Label { width: 26; padding: 1 0 0 0; }
     SettingsScreen Input { width: 24; }
     SettingsScreen #settings-error { color: $error; height: auto; }
     """
+    )
 
     def __init__(self, current: dict[str, SamplingSettings], target: str = "both") -> None:
         super().__init__()

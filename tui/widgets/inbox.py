@@ -17,7 +17,7 @@ from models.events import Event, TextDelta
 class InboxReady(Message):
     """Events are waiting in ``inbox``: take them all at once (handled as ``on_inbox_ready``)."""
 
-    def __init__(self, inbox: "EventInbox") -> None:
+    def __init__(self, inbox: EventInbox) -> None:
         super().__init__()
         self.inbox = inbox
 

@@ -28,9 +28,7 @@ def chat_renderer_for(llama, info: ModelInfo, chat_format: str | None) -> ChatRe
     if chat_format:
         func_name = NAMED_FORMATS.get(chat_format)
         if func_name is None:
-            raise DuetError(
-                f"unknown chat format '{chat_format}'; choose one of {', '.join(NAMED_FORMATS)}"
-            )
+            raise DuetError(f"unknown chat format '{chat_format}'; choose one of {', '.join(NAMED_FORMATS)}")
         formatter = getattr(llama_chat_format, func_name)
     elif info.has_chat_template:
         model = llama._model

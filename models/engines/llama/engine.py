@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import codecs
 import threading
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 from models.engines.base import AnswerClock, Engine, RenderedPrompt
 from models.engines.llama import runtime
@@ -159,8 +159,14 @@ class LlamaEngine(Engine):
         yield Finished(answer.text, clock.metrics(answer.tokens, stop_reason, prompt.token_count))
 
     def _generate(
-        self, llama, prompt: RenderedPrompt, sampling: SamplingSettings, cancel: threading.Event,
-        lease: Lease, answer: "_Answer", clock: AnswerClock,
+        self,
+        llama,
+        prompt: RenderedPrompt,
+        sampling: SamplingSettings,
+        cancel: threading.Event,
+        lease: Lease,
+        answer: _Answer,
+        clock: AnswerClock,
     ) -> Iterator[Event]:
         """The token loop; its return value is the stop reason."""
         is_eog = runtime.llama_cpp().llama_vocab_is_eog

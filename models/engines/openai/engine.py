@@ -28,8 +28,8 @@ import os
 import queue
 import socket
 import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -48,8 +48,6 @@ API_KEY_ENV_VAR = "DUET_API_KEY_ENV"  # names the variable that holds the key
 DEFAULT_KEY_VAR = "OPENAI_API_KEY"
 _POLL_S = 0.05  # how often a waiting stream looks at the cancel flag
 _MAX_SERVER_MESSAGE = 200
-
-
 
 
 @dataclass(frozen=True)
@@ -132,8 +130,7 @@ def parse_remote_source(source: str) -> RemoteSource:
     unknown = sorted(set(query) - {"key_env", "connect_timeout", "read_timeout"})
     if unknown:
         raise DuetError(
-            f"unknown option(s) {', '.join(unknown)} in {label}; "
-            "known: key_env, connect_timeout, read_timeout"
+            f"unknown option(s) {', '.join(unknown)} in {label}; known: key_env, connect_timeout, read_timeout"
         )
     key_env = query.get("key_env") or None
     if key_env is not None and not key_env.replace("_", "").isalnum():
@@ -141,13 +138,22 @@ def parse_remote_source(source: str) -> RemoteSource:
     env = os.environ
     connect = _timeout_value(
         query.get("connect_timeout"),
-        _timeout_value(env.get("DUET_HTTP_CONNECT_TIMEOUT"), DEFAULT_CONNECT_TIMEOUT, "DUET_HTTP_CONNECT_TIMEOUT", "the environment"),
-        "connect_timeout", label,
+        _timeout_value(
+            env.get("DUET_HTTP_CONNECT_TIMEOUT"),
+            DEFAULT_CONNECT_TIMEOUT,
+            "DUET_HTTP_CONNECT_TIMEOUT",
+            "the environment",
+        ),
+        "connect_timeout",
+        label,
     )
     read = _timeout_value(
         query.get("read_timeout"),
-        _timeout_value(env.get("DUET_HTTP_READ_TIMEOUT"), DEFAULT_READ_TIMEOUT, "DUET_HTTP_READ_TIMEOUT", "the environment"),
-        "read_timeout", label,
+        _timeout_value(
+            env.get("DUET_HTTP_READ_TIMEOUT"), DEFAULT_READ_TIMEOUT, "DUET_HTTP_READ_TIMEOUT", "the environment"
+        ),
+        "read_timeout",
+        label,
     )
     model = unquote(parts.fragment) or None
     return RemoteSource(source, base_url, model, key_env, connect, read)
@@ -232,7 +238,9 @@ class OpenAIEngine(Engine):
         if self._client is None:
             r = self.remote
             self._client = httpx.Client(
-                timeout=httpx.Timeout(connect=r.connect_timeout, read=r.read_timeout, write=30.0, pool=r.connect_timeout),
+                timeout=httpx.Timeout(
+                    connect=r.connect_timeout, read=r.read_timeout, write=30.0, pool=r.connect_timeout
+                ),
                 transport=self._transport,
                 follow_redirects=False,
                 # Proxy/CA settings from the environment apply to remote servers, never to this machine's.
@@ -263,12 +271,22 @@ class OpenAIEngine(Engine):
     def _connection_error(self, err: httpx.HTTPError) -> DuetError:
         r = self.remote
         if isinstance(err, httpx.ConnectTimeout):
-            return DuetError(f"{self._where()} did not accept a connection within {r.connect_timeout:g} s; check that it is running and reachable")
+            return DuetError(
+                f"{self._where()} did not accept a connection within {r.connect_timeout:g} s; check that it is running and reachable"
+            )
         if isinstance(err, httpx.ConnectError):
-            reason = "connection refused" if "refused" in str(err).lower() else _one_line(self._scrub(str(err)) or "cannot connect")
-            return DuetError(f"cannot reach {self._where()} ({reason}); start the server or fix the address {r.base_url}")
+            reason = (
+                "connection refused"
+                if "refused" in str(err).lower()
+                else _one_line(self._scrub(str(err)) or "cannot connect")
+            )
+            return DuetError(
+                f"cannot reach {self._where()} ({reason}); start the server or fix the address {r.base_url}"
+            )
         if isinstance(err, httpx.ReadTimeout):
-            return DuetError(f"{self._where()} sent nothing for {r.read_timeout:g} s; it may be overloaded (raise read_timeout= in the source)")
+            return DuetError(
+                f"{self._where()} sent nothing for {r.read_timeout:g} s; it may be overloaded (raise read_timeout= in the source)"
+            )
         return DuetError(f"talking to {self._where()} failed: {_one_line(self._scrub(str(err)) or type(err).__name__)}")
 
     def _status_error(self, status: int, body: bytes | str, what: str) -> DuetError:
@@ -286,7 +304,9 @@ class OpenAIEngine(Engine):
                 "conversation or shorten the prompt, or restart the server with a larger context"
             )
         if status == 404:
-            return DuetError(f"{where} has no {what} endpoint or model (HTTP 404: {message}); check the address {self.remote.base_url} and the model id")
+            return DuetError(
+                f"{where} has no {what} endpoint or model (HTTP 404: {message}); check the address {self.remote.base_url} and the model id"
+            )
         if status >= 500:
             return DuetError(f"{where} failed with HTTP {status} ({message}); check the server's log and retry")
         return DuetError(f"{where} refused the {what} request (HTTP {status}: {message})")
@@ -307,12 +327,16 @@ class OpenAIEngine(Engine):
             listing = response.json()
             entries = [m for m in listing.get("data", []) if isinstance(m, dict) and m.get("id")]
         except (ValueError, AttributeError):
-            raise DuetError(f"{self._where()} answered GET {url} with something that is not a model list; is it an OpenAI-compatible server?") from None
+            raise DuetError(
+                f"{self._where()} answered GET {url} with something that is not a model list; is it an OpenAI-compatible server?"
+            ) from None
         ids = [str(m["id"]) for m in entries]
         if self.model is None:
             if len(ids) != 1:
                 available = ", ".join(ids) or "none"
-                raise DuetError(f"{self._where()} serves {len(ids)} models; pick one with #MODEL at the end of the address (available: {available})")
+                raise DuetError(
+                    f"{self._where()} serves {len(ids)} models; pick one with #MODEL at the end of the address (available: {available})"
+                )
             self.model = ids[0]
         if self.model not in ids:
             available = ", ".join(ids) or "none"
@@ -533,7 +557,9 @@ class OpenAIEngine(Engine):
                 if "error" in data:
                     err = data["error"]
                     message = err.get("message") if isinstance(err, dict) else err
-                    raise _StreamError(f"{self._where()} reported an error mid-answer: {self._scrub(_one_line(str(message)))}")
+                    raise _StreamError(
+                        f"{self._where()} reported an error mid-answer: {self._scrub(_one_line(str(message)))}"
+                    )
                 if isinstance(data.get("usage"), dict):
                     usage = data["usage"]
                 if isinstance(data.get("timings"), dict):
