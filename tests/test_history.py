@@ -18,7 +18,8 @@ from models.events import TextDelta
 from models.prompts import Exchange
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
-from models.store.history import SCHEMA_VERSION, HistoryStore
+from models.store.history import HistoryStore
+from models.store.schema import SCHEMA_VERSION
 
 CHAT = "embedded:smollm2-135m-instruct"
 

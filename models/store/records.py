@@ -4,7 +4,7 @@ reports render. Dicts keep these JSON-ready and independent of the classes that 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # no runtime import: records only read attributes
     from models.session import PaneSession, Turn
@@ -39,7 +39,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
     """
     model = pane_model(session)
     if turn is None:
-        record = {
+        record: dict[str, Any] = {
             "role": session.role,
             "model": model,
             "mode": session.mode,

@@ -8,7 +8,8 @@ import sys
 from datetime import datetime
 
 from models.errors import DuetError
-from models.store.history import HistoryStore, write_private
+from models.store.history import HistoryStore
+from models.store.private_files import write_private
 from tui.report import conversation_json, conversation_markdown, metrics_text
 from tui.safe_text import neutralize
 

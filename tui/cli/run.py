@@ -8,18 +8,24 @@ import os
 import sys
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 from models.errors import DuetError
-from models.pair import open_sessions
+from models.pair import PaneConfig, open_sessions
 from models.presets import Preset, resolve_prompts
 from models.prompts import MODE_NAMES
 from models.session import PaneSession
 from models.settings import SamplingSettings
-from models.store.history import HistoryStore, write_private
+from models.store.history import HistoryStore
+from models.store.private_files import open_private, write_private
 from models.store.records import iso_time, pane_meta, pane_record
 from tui.report import run_html, run_markdown
 from tui.safe_text import neutralize
+
+if TYPE_CHECKING:  # rich is imported only when a progress bar is shown
+    from rich.progress import Progress, TaskID
 
 # With --repeat > 1 and no --temperature, answers are sampled at this temperature (greedy decoding
 # at the default temperature 0 would give the same answer on every repeat, whatever the seed).
@@ -92,8 +98,30 @@ def run_command(args: argparse.Namespace) -> int:
         return 1
 
 
-def _run(args: argparse.Namespace, report_format: str, configs, sampling: SamplingSettings) -> int:
+def _run(args: argparse.Namespace, report_format: str, configs: list[PaneConfig], sampling: SamplingSettings) -> int:
     presets = resolve_prompts(args.prompts)
+    sampling, notes = _repeat_sampling(args, sampling)
+    jsonl, store = _open_outputs(args)
+    outputs = _Outputs(_new_result(args, notes, sampling), jsonl, store)
+    result = outputs.result
+    sessions = open_sessions(configs, sampling)
+    try:
+        _run_presets(sessions, [config.mode for config in configs], presets, args, sampling, outputs)
+    except KeyboardInterrupt:
+        result["interrupted"] = True
+        result["notes"].append("The run was interrupted; the report holds the prompts finished before that.")
+    finally:
+        for session in sessions:
+            session.close()
+        outputs.close()
+    if not result["panes"]:
+        result["panes"] = [pane_meta(s) for s in sessions]
+    return _write_report(args, report_format, result, total=len(presets) * args.repeat)
+
+
+def _repeat_sampling(args: argparse.Namespace, sampling: SamplingSettings) -> tuple[SamplingSettings, list[str]]:
+    """The sampling the runs use and the report's notes on it: with --repeat the seeds must make a
+    difference, which they do not at temperature 0."""
     notes: list[str] = []
     if args.repeat > 1:
         if args.temperature is None:
@@ -107,9 +135,15 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
                 f"--repeat {args.repeat} at temperature 0: decoding is greedy, so the repeats of a prompt "
                 "give the same answer whatever the seed; use --temperature above 0 to compare samples."
             )
+    return sampling, notes
+
+
+def _open_outputs(args: argparse.Namespace) -> tuple[TextIO | None, HistoryStore | None]:
+    """The --jsonl file and the history store (None when not asked for); DuetError when the
+    report, the JSONL file or the history cannot be written."""
     # Check that everything can be written before spending time on the models.
     _check_writable(Path(args.report))
-    jsonl = _open_private(Path(args.jsonl)) if args.jsonl else None
+    jsonl = open_private(Path(args.jsonl)) if args.jsonl else None
     store = None
     if not args.no_save:
         from tui.cli.history import open_store
@@ -118,9 +152,12 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
             store = open_store()
         except DuetError as err:
             raise DuetError(f"{err}; or pass --no-save") from None
+    return jsonl, store
 
-    total = len(presets) * args.repeat
-    result = {
+
+def _new_result(args: argparse.Namespace, notes: list[str], sampling: SamplingSettings) -> dict:
+    """The report's data before any run: the items are added as they finish."""
+    return {
         "title": f"Duet batch run: {Path(args.prompts).name}",
         "created": iso_time(time.time()),
         "source": args.prompts,
@@ -131,16 +168,25 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
         "interrupted": False,
         "items": [],
     }
-    sessions = open_sessions(configs, sampling)
-    default_modes = [config.mode for config in configs]
-    progress = _Progress(total)
-    conversation = None
+
+
+def _run_presets(
+    sessions: list[PaneSession],
+    default_modes: list[str],
+    presets: list[Preset],
+    args: argparse.Namespace,
+    sampling: SamplingSettings,
+    outputs: _Outputs,
+) -> None:
+    """Every preset --repeat times, each run kept in ``outputs`` as it finishes. A Ctrl+C goes
+    on up, after the run it stopped has been kept with its partial answers."""
+    progress = _Progress(len(presets) * args.repeat)
     try:
         for session in sessions:
             _wait_loaded(session)
-        result["panes"] = [pane_meta(s) for s in sessions]
-        if store is not None:
-            conversation = store.start_session_conversation(
+        outputs.result["panes"] = [pane_meta(s) for s in sessions]
+        if outputs.store is not None:
+            outputs.conversation = outputs.store.start_session_conversation(
                 sessions,
                 kind="run",
                 title=f"run: {args.prompts} ({len(presets)} prompts × {args.repeat})",
@@ -156,23 +202,17 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
                 try:
                     item = _run_one(sessions, default_modes, preset, repeat, args, sampling, index)
                 except _Interrupted as stopped:  # keep the stopped answers, saved as "cancelled"
-                    _keep(stopped.item, result, jsonl, store, conversation, label)
+                    outputs.keep(stopped.item, label)
                     raise
-                _keep(item, result, jsonl, store, conversation, label)
+                outputs.keep(item, label)
                 progress.done(index, item)
-    except KeyboardInterrupt:
-        result["interrupted"] = True
-        result["notes"].append("The run was interrupted; the report holds the prompts finished before that.")
     finally:
         progress.stop()
-        for session in sessions:
-            session.close()
-        if jsonl is not None:
-            jsonl.close()
-        if store is not None:
-            store.close()
-    if not result["panes"]:
-        result["panes"] = [pane_meta(s) for s in sessions]
+
+
+def _write_report(args: argparse.Namespace, report_format: str, result: dict, total: int) -> int:
+    """Write the report and say how the run went; the exit status: 130 when interrupted, 1 when
+    a run failed, else 0."""
     text = run_markdown(result) if report_format == "md" else run_html(result)
     write_private(args.report, text)
     failed = sum(1 for item in result["items"] if item["status"] == "failed")
@@ -186,13 +226,28 @@ def _run(args: argparse.Namespace, report_format: str, configs, sampling: Sampli
     return 0
 
 
-def _keep(item: dict, result: dict, jsonl, store: HistoryStore | None, conversation: int | None, label: str) -> None:
-    result["items"].append(item)
-    if jsonl is not None:
-        jsonl.write(json.dumps(item, ensure_ascii=True) + "\n")
-        jsonl.flush()
-    if store is not None and conversation is not None:
-        store.add_turn(conversation, item["prompt"], item["panes"], label=label)
+@dataclass
+class _Outputs:
+    """Where every finished run goes: the report's data, the --jsonl file and the history."""
+
+    result: dict
+    jsonl: TextIO | None
+    store: HistoryStore | None
+    conversation: int | None = None  # the run's conversation in the history, once started
+
+    def keep(self, item: dict, label: str) -> None:
+        self.result["items"].append(item)
+        if self.jsonl is not None:
+            self.jsonl.write(json.dumps(item, ensure_ascii=True) + "\n")
+            self.jsonl.flush()
+        if self.store is not None and self.conversation is not None:
+            self.store.add_turn(self.conversation, item["prompt"], item["panes"], label=label)
+
+    def close(self) -> None:
+        if self.jsonl is not None:
+            self.jsonl.close()
+        if self.store is not None:
+            self.store.close()
 
 
 def _run_one(
@@ -258,6 +313,7 @@ def _item(index: int, preset: Preset, repeat: int, seed: int, panes: list[dict])
 
 
 def _wait_loaded(session: PaneSession) -> None:
+    assert session.loading is not None  # open_sessions started every pane's load
     try:
         session.loading.result()
     except DuetError as err:
@@ -272,22 +328,13 @@ def _check_writable(path: Path) -> None:
         raise DuetError(f"cannot write the report {path}: permission denied; pick a writable location")
 
 
-def _open_private(path: Path):
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as err:
-        raise DuetError(f"cannot write {path} ({err.strerror}); pick a writable location") from None
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, "w", encoding="utf-8")
-
-
 class _Progress:
     """A rich progress bar on a terminal, one plain line per finished run otherwise (on stderr)."""
 
     def __init__(self, total: int):
         self.total = total
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def start(self) -> None:
         if sys.stderr.isatty():
@@ -312,11 +359,11 @@ class _Progress:
             self._task = self._bar.add_task("starting", total=self.total)
 
     def begin(self, index: int, name: str) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, description=f"{neutralize(name)[:30]:<30}")
 
     def done(self, index: int, item: dict) -> None:
-        if self._bar is not None:
+        if self._bar is not None and self._task is not None:
             self._bar.update(self._task, completed=index)
             return
         parts = []

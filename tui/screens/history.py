@@ -11,7 +11,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from models.errors import DuetError
-from models.store.history import HistoryStore, data_dir, write_private
+from models.store.history import HistoryStore, data_dir
+from models.store.private_files import write_private
 from tui.report import conversation_markdown
 from tui.safe_text import neutralize
 from tui.screens.modal_css import MODAL_CSS

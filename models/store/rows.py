@@ -1,0 +1,110 @@
+"""How the history's records map onto the tables' rows (see schema.py), and back.
+
+Going in, a pane record (``records.pane_record(..., extended=True)``) becomes a ``turn_panes``
+row; coming out, rows become the JSON-ready dicts ``HistoryStore.get`` and
+``HistoryStore.conversations`` return.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from models.store.records import iso_time, parse_time
+
+INSERT_PANE = """INSERT INTO turn_panes (turn_id, position, role, model, mode, rendered_prompt, text,
+    error, ttft_s, tokens, tokens_per_s, stop_reason, sampling, started_at, finished_at,
+    source, notices, prompt_tokens, total_s)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
+    """The values INSERT_PANE stores for one pane record of a turn."""
+    metrics = pane.get("metrics") or {}
+    return (
+        turn_id,
+        position,
+        pane["role"],
+        pane["model"],
+        pane["mode"],
+        pane.get("prompt") or "",
+        pane.get("text") or "",
+        pane.get("error"),
+        float(metrics.get("ttft_s", 0.0)),
+        int(metrics.get("tokens", 0)),
+        float(metrics.get("tokens_per_s", 0.0)),
+        metrics.get("stop_reason", "error"),
+        json.dumps(pane.get("sampling") or {}),
+        _epoch(pane.get("started_at")),
+        _epoch(pane.get("finished_at")),
+        pane.get("source"),
+        json.dumps(list(pane.get("notices") or [])),
+        int(metrics.get("prompt_tokens", 0)),
+        float(metrics.get("total_s", 0.0)),
+    )
+
+
+def pane_list(panes: list[dict]) -> str:
+    """What a conversation row remembers of its panes (role, model, mode, source), as JSON."""
+    return json.dumps([{k: p.get(k) for k in ("role", "model", "mode", "source")} for p in panes])
+
+
+def title_from(prompt: str) -> str:
+    """A conversation's default title: the first non-blank line of its first prompt, shortened."""
+    first = next((line.strip() for line in prompt.splitlines() if line.strip()), "")
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
+def conversation_dict(row: sqlite3.Row, turn_count: int) -> dict:
+    panes = json.loads(row["panes"] or "[]")
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "title": row["title"] or "",
+        "started": iso_time(row["started_at"]),
+        "updated": iso_time(row["updated_at"]),
+        "models": {p["role"]: p["model"] for p in panes},
+        "panes": panes,
+        "turn_count": turn_count,
+        "meta": json.loads(row["meta"] or "{}"),
+    }
+
+
+def turn_dict(row: sqlite3.Row, panes: list[dict]) -> dict:
+    return {
+        "seq": row["seq"],
+        "prompt": row["prompt"],
+        "label": row["label"],
+        "created": iso_time(row["created_at"]),
+        "panes": panes,
+    }
+
+
+def pane_dict(p: sqlite3.Row) -> dict:
+    return {
+        "role": p["role"],
+        "model": p["model"],
+        "mode": p["mode"],
+        "prompt": p["rendered_prompt"],
+        "text": p["text"],
+        "error": p["error"],
+        "metrics": {
+            "ttft_s": p["ttft_s"],
+            "tokens": p["tokens"],
+            "tokens_per_s": p["tokens_per_s"],
+            "stop_reason": p["stop_reason"],
+            "prompt_tokens": p["prompt_tokens"],
+            "total_s": p["total_s"],
+        },
+        "source": p["source"],
+        "sampling": json.loads(p["sampling"] or "{}"),
+        "notices": json.loads(p["notices"] or "[]"),
+        "started_at": iso_time(p["started_at"]),
+        "finished_at": iso_time(p["finished_at"]),
+    }
+
+
+def _epoch(value: float | str | None) -> float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    return parse_time(value)
