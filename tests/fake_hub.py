@@ -155,13 +155,27 @@ class FakeHub:
         handler.end_headers()
 
     def _serve(self, handler, body: bool) -> None:
+        entry = self._cdn_entry(handler)
+        if entry is None:
+            return self._error(handler, 404, None)
+        start = self._send_headers(handler, entry)
+        if start is None or not body:
+            return
+        entry.gets += 1
+        first_get = entry.gets == 1
+        limit = entry.drop_after if entry.drop_after is not None and first_get else None
+        self._send_body(handler, entry, start, limit)
+
+    def _cdn_entry(self, handler) -> HubFile | None:
+        """The file a CDN request (GET /cdn/{owner}/{repo}/{file}) asks for."""
         path = unquote(handler.path.split("?")[0])
         key = path[len("/cdn/") :] if path.startswith("/cdn/") else ""
         parts = key.split("/")
         repo, file_name = "/".join(parts[:2]), "/".join(parts[2:])
-        entry = self.files.get((repo, file_name))
-        if entry is None:
-            return self._error(handler, 404, None)
+        return self.files.get((repo, file_name))
+
+    def _send_headers(self, handler, entry: HubFile) -> int | None:
+        """The status line and headers, honouring Range; the offset the body starts at (None after a 416)."""
         start = 0
         range_header = handler.headers.get("Range")
         if range_header:
@@ -171,7 +185,7 @@ class FakeHub:
                 handler.send_header("Content-Range", f"bytes */{entry.size}")
                 handler.send_header("Content-Length", "0")
                 handler.end_headers()
-                return
+                return None
             handler.send_response(206)
             handler.send_header("Content-Range", f"bytes {start}-{entry.size - 1}/{entry.size}")
         else:
@@ -180,13 +194,10 @@ class FakeHub:
         handler.send_header("ETag", f'"{entry.sha256}"')
         handler.send_header("Accept-Ranges", "bytes")
         handler.end_headers()
-        if not body:
-            return
-        entry.gets += 1
-        first_get = entry.gets == 1
-        limit = None
-        if entry.drop_after is not None and first_get:
-            limit = entry.drop_after
+        return start
+
+    def _send_body(self, handler, entry: HubFile, start: int, limit: int | None) -> None:
+        """The bytes from ``start``, misbehaving as ``entry`` says (``limit``: drop the connection there)."""
         with entry.path.open("rb") as src:
             src.seek(start)
             sent = start
@@ -202,12 +213,7 @@ class FakeHub:
                     handler.close_connection = True
                     handler.connection.shutdown(2)
                     return
-                step = 256 * 1024
-                if limit is not None:
-                    step = min(step, limit - sent)
-                if entry.stall_after is not None and not entry.release.is_set() and sent < entry.stall_after:
-                    step = min(step, entry.stall_after - sent)
-                block = src.read(step)
+                block = src.read(self._block_size(entry, sent, limit))
                 if not block:
                     break
                 if entry.corrupt and sent <= entry.size // 2 < sent + len(block):
@@ -221,3 +227,13 @@ class FakeHub:
                 except (BrokenPipeError, ConnectionResetError):
                     return
                 sent += len(block)
+
+    @staticmethod
+    def _block_size(entry: HubFile, sent: int, limit: int | None) -> int:
+        """256 KiB, or less so that a block ends exactly where the connection drops or stalls."""
+        step = 256 * 1024
+        if limit is not None:
+            step = min(step, limit - sent)
+        if entry.stall_after is not None and not entry.release.is_set() and sent < entry.stall_after:
+            step = min(step, entry.stall_after - sent)
+        return step

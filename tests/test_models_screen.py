@@ -95,7 +95,7 @@ async def test_pull_with_progress_then_open_offline(isolated, chat_path):
         await wait_until(pilot, lambda: "downloading" in str(screen.query_one("#models-message", Static).render()), 30)
         assert screen.query_one("#pull-progress").display
         await wait_until(
-            pilot, lambda: app.pane("chat").info is not None and app.pane("chat").source == "smollm2-360m/chat", 120
+            pilot, lambda: app.pane("chat").info is not None and app.pane("chat").session.source == "smollm2-360m/chat", 120
         )
         assert app.pane("chat").load_error is None
         requests = len(isolated.requests)

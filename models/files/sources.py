@@ -47,7 +47,9 @@ def resolve_source(source: str) -> ResolvedSource:
     if model is not None:
         if model.embedded is not None:
             return ResolvedSource(source, embedded_path(model.embedded), model.name)
-        return ResolvedSource(source, _cached_or_error(model.hub_file, model.name), model.name)
+        hub_file = model.hub_file
+        assert hub_file is not None  # a catalog model is embedded or on the hub (validated on load)
+        return ResolvedSource(source, _cached_or_error(hub_file, model.name), model.name)
     if source in catalog.pairs or (source.partition("/")[0] in catalog.pairs and not source.lower().endswith(".gguf")):
         catalog.model(source)  # raises the "a pair has two sides" message
     path = Path(source).expanduser()

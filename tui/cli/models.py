@@ -6,9 +6,16 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from models.errors import DuetError
 from tui.safe_text import neutralize
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from models.files.catalog import Catalog, CatalogPair
+    from models.hub import CatalogEntry, PullProgress
 
 SPEC_HELP = (
     "Name a model as PAIR/base or PAIR/chat (a side of a pair), NAME (a single model), "
@@ -79,7 +86,7 @@ def _check_n_ctx(args: argparse.Namespace) -> int | None:
 # -- list ----------------------------------------------------------------------------------------
 def cmd_list(args: argparse.Namespace) -> int:
     from models.files.catalog import load_catalog
-    from models.hub import catalog_entries, format_bytes, hub_cache_dir
+    from models.hub import catalog_entries
 
     n_ctx = _check_n_ctx(args)
     try:
@@ -88,38 +95,70 @@ def cmd_list(args: argparse.Namespace) -> int:
     except DuetError as err:
         return _fail(err)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "cache_dir": str(hub_cache_dir()),
-                    "n_ctx": entries[0].n_ctx if entries else n_ctx,
-                    "pairs": {
-                        name: {
-                            "title": p.title,
-                            "base": p.base.name,
-                            "chat": p.chat.name,
-                            "base_mode": p.default_mode("base"),
-                            "chat_mode": p.default_mode("chat"),
-                            "notes": p.notes,
-                        }
-                        for name, p in catalog.pairs.items()
-                    },
-                    "models": [e.as_dict() for e in entries],
+        _print_list_json(catalog, entries, n_ctx)
+    else:
+        _print_list_table(catalog, entries)
+    return 0
+
+
+def _print_list_json(catalog: Catalog, entries: list[CatalogEntry], n_ctx: int | None) -> None:
+    from models.hub import hub_cache_dir
+
+    print(
+        json.dumps(
+            {
+                "cache_dir": str(hub_cache_dir()),
+                "n_ctx": entries[0].n_ctx if entries else n_ctx,
+                "pairs": {
+                    name: {
+                        "title": p.title,
+                        "base": p.base.name,
+                        "chat": p.chat.name,
+                        "base_mode": p.default_mode("base"),
+                        "chat_mode": p.default_mode("chat"),
+                        "notes": p.notes,
+                    }
+                    for name, p in catalog.pairs.items()
                 },
-                ensure_ascii=True,
-                indent=2,
-            )
+                "models": [e.as_dict() for e in entries],
+            },
+            ensure_ascii=True,
+            indent=2,
         )
-        return 0
+    )
+
+
+def _print_list_table(catalog: Catalog, entries: list[CatalogEntry]) -> None:
+    from models.hub import hub_cache_dir
+
     ctx = entries[0].n_ctx if entries else 2048
     header = ("NAME", "SIZE", f"RAM@{ctx}", "STATE", "GATED", "SOURCE")
-    rows = []
-    groups: list[tuple[str, list]] = []
+    rows = _list_rows(catalog, entries)
+    widths = [max(len(r[i]) for r in [header, *rows] if len(r) > 1) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    print(line(header))
+    for row in rows:
+        print(neutralize(row[0] if len(row) == 1 else line(row)))
+    print()
+    print(f"RAM = file + f16 KV cache at {ctx} tokens of context. Cache: {neutralize(str(hub_cache_dir()))}")
+    print(SPEC_HELP)
+    print("Download with: duet models pull PAIR|NAME   Free the space with: duet models rm PAIR|NAME")
+
+
+def _list_rows(catalog: Catalog, entries: list[CatalogEntry]) -> list[tuple[str, ...]]:
+    """The table's rows: a one-cell title row per group (each pair, then the single models), then its models."""
+    from models.hub import format_bytes
+
+    groups: list[tuple[str, list[CatalogEntry]]] = []
     for pair_name, pair in catalog.pairs.items():
         groups.append((f"pair {pair_name}: {pair.title}", [e for e in entries if e.model.pair == pair_name]))
     singles = [e for e in entries if e.model.pair is None]
     if singles:
         groups.append(("single models", singles))
+    rows: list[tuple[str, ...]] = []
     for title, group in groups:
         rows.append((title,))
         for e in group:
@@ -133,49 +172,20 @@ def cmd_list(args: argparse.Namespace) -> int:
                     e.model.origin,
                 )
             )
-    widths = [max(len(r[i]) for r in [header, *rows] if len(r) > 1) for i in range(len(header))]
-
-    def line(cells) -> str:
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-
-    print(line(header))
-    for row in rows:
-        print(neutralize(row[0] if len(row) == 1 else line(row)))
-    print()
-    print(f"RAM = file + f16 KV cache at {ctx} tokens of context. Cache: {neutralize(str(hub_cache_dir()))}")
-    print(SPEC_HELP)
-    print("Download with: duet models pull PAIR|NAME   Free the space with: duet models rm PAIR|NAME")
-    return 0
+    return rows
 
 
 # -- info ----------------------------------------------------------------------------------------
 def cmd_info(args: argparse.Namespace) -> int:
-    from models.files.catalog import HF_PREFIX, load_catalog, parse_hf_spec
-    from models.hub import catalog_entries, file_status, format_bytes
+    from models.files.catalog import HF_PREFIX, load_catalog
+    from models.hub import catalog_entries
 
     n_ctx = _check_n_ctx(args)
     name = args.name.strip()
     try:
         catalog = load_catalog()
         if name.startswith(HF_PREFIX):
-            hub = parse_hf_spec(name)
-            status = file_status(hub)
-            record = {
-                "name": hub.spec,
-                "repo": hub.repo,
-                "file": hub.file,
-                "revision": hub.revision,
-                "installed": status.installed,
-                "path": str(status.path) if status.path else None,
-                "size": status.size_on_disk,
-                "partial_bytes": status.partial_bytes,
-                "page": hub.page_url,
-            }
-            if args.json:
-                print(json.dumps({"models": [record]}, ensure_ascii=True, indent=2))
-            else:
-                for key, value in record.items():
-                    print(f"{key:<16} {neutralize(str(value if value is not None else '-'))}")
+            _print_hf_info(name, args.json)
             return 0
         pair = catalog.pairs.get(name)
         wanted = [m.name for m in pair.members] if pair else [catalog.model(name).name]
@@ -183,55 +193,94 @@ def cmd_info(args: argparse.Namespace) -> int:
     except DuetError as err:
         return _fail(err)
     if args.json:
-        payload = {"models": [e.as_dict() for e in entries]}
-        if pair:
-            payload["pair"] = {
-                "name": pair.name,
-                "title": pair.title,
-                "notes": pair.notes,
-                "base_mode": pair.default_mode("base"),
-                "chat_mode": pair.default_mode("chat"),
-            }
-        print(json.dumps(payload, ensure_ascii=True, indent=2))
+        _print_info_json(entries, pair)
         return 0
     if pair:
-        print(neutralize(f"pair {pair.name}: {pair.title}"))
-        if pair.notes:
-            print(neutralize(f"  {pair.notes}"))
-        print(
-            neutralize(
-                f"  open it with: duet --pair {pair.name}   (modes: base {pair.default_mode('base')}, "
-                f"chat {pair.default_mode('chat')})"
-            )
-        )
-        print()
+        _print_pair(pair)
     for e in entries:
-        m = e.model
-        rows = [
-            ("name", m.name),
-            ("title", m.title),
-            ("source", m.origin),
-            ("page", m.hub_file.page_url if m.hub_file else "-"),
-            ("architecture", f"{m.architecture} ({m.n_layers} layers, {m.n_kv_heads} KV heads × {m.head_dim})"),
-            ("context", f"{m.context_length} tokens"),
-            ("size", format_bytes(e.size) + ("" if e.status.installed else " (catalog estimate)")),
-            (f"KV cache @{e.n_ctx}", format_bytes(e.kv_cache_bytes)),
-            ("RAM needed", format_bytes(e.ram_bytes)),
-            ("licence", m.licence),
-            ("gated", "yes" if m.gated else "no"),
-            ("mode", m.mode or "-"),
-            ("chat format", m.chat_format or "from the GGUF"),
-            ("state", e.state),
-            ("path", str(e.status.path) if e.status.path else "-"),
-        ]
-        if m.notes:
-            rows.append(("notes", m.notes))
-        for key, value in rows:
-            print(f"{key:<16} {neutralize(str(value))}")
-        if not e.status.installed and m.embedded is None:
-            print(f"{'download':<16} duet models pull {neutralize(m.name)}")
-        print()
+        _print_entry(e)
     return 0
+
+
+def _print_hf_info(spec: str, as_json: bool) -> None:
+    """What the cache holds for an hf: spec (no catalog details: the hub is not asked)."""
+    from models.files.catalog import parse_hf_spec
+    from models.hub import file_status
+
+    hub = parse_hf_spec(spec)
+    status = file_status(hub)
+    record = {
+        "name": hub.spec,
+        "repo": hub.repo,
+        "file": hub.file,
+        "revision": hub.revision,
+        "installed": status.installed,
+        "path": str(status.path) if status.path else None,
+        "size": status.size_on_disk,
+        "partial_bytes": status.partial_bytes,
+        "page": hub.page_url,
+    }
+    if as_json:
+        print(json.dumps({"models": [record]}, ensure_ascii=True, indent=2))
+    else:
+        for key, value in record.items():
+            print(f"{key:<16} {neutralize(str(value if value is not None else '-'))}")
+
+
+def _print_info_json(entries: list[CatalogEntry], pair: CatalogPair | None) -> None:
+    payload: dict[str, object] = {"models": [e.as_dict() for e in entries]}
+    if pair:
+        payload["pair"] = {
+            "name": pair.name,
+            "title": pair.title,
+            "notes": pair.notes,
+            "base_mode": pair.default_mode("base"),
+            "chat_mode": pair.default_mode("chat"),
+        }
+    print(json.dumps(payload, ensure_ascii=True, indent=2))
+
+
+def _print_pair(pair: CatalogPair) -> None:
+    print(neutralize(f"pair {pair.name}: {pair.title}"))
+    if pair.notes:
+        print(neutralize(f"  {pair.notes}"))
+    print(
+        neutralize(
+            f"  open it with: duet --pair {pair.name}   (modes: base {pair.default_mode('base')}, "
+            f"chat {pair.default_mode('chat')})"
+        )
+    )
+    print()
+
+
+def _print_entry(e: CatalogEntry) -> None:
+    from models.hub import format_bytes
+
+    m = e.model
+    rows = [
+        ("name", m.name),
+        ("title", m.title),
+        ("source", m.origin),
+        ("page", m.hub_file.page_url if m.hub_file else "-"),
+        ("architecture", f"{m.architecture} ({m.n_layers} layers, {m.n_kv_heads} KV heads × {m.head_dim})"),
+        ("context", f"{m.context_length} tokens"),
+        ("size", format_bytes(e.size) + ("" if e.status.installed else " (catalog estimate)")),
+        (f"KV cache @{e.n_ctx}", format_bytes(e.kv_cache_bytes)),
+        ("RAM needed", format_bytes(e.ram_bytes)),
+        ("licence", m.licence),
+        ("gated", "yes" if m.gated else "no"),
+        ("mode", m.mode or "-"),
+        ("chat format", m.chat_format or "from the GGUF"),
+        ("state", e.state),
+        ("path", str(e.status.path) if e.status.path else "-"),
+    ]
+    if m.notes:
+        rows.append(("notes", m.notes))
+    for key, value in rows:
+        print(f"{key:<16} {neutralize(str(value))}")
+    if not e.status.installed and m.embedded is None:
+        print(f"{'download':<16} duet models pull {neutralize(m.name)}")
+    print()
 
 
 # -- pull ----------------------------------------------------------------------------------------
@@ -239,9 +288,9 @@ class _PlainProgress:
     """Progress lines for logs and pipes: one every 10% or 5 seconds."""
 
     def __init__(self) -> None:
-        self._last = (None, -1.0, 0.0)
+        self._last: tuple[tuple[str, str] | None, float, float] = (None, -1.0, 0.0)
 
-    def __call__(self, p) -> None:
+    def __call__(self, p: PullProgress) -> None:
         from models.hub import format_bytes
 
         key = (p.name, p.phase)
@@ -294,16 +343,16 @@ class _RichProgress:
             console=Console(stderr=True, highlight=False),
             transient=False,
         )
-        self._tasks: dict[str, int] = {}
+        self._tasks: dict[str, TaskID] = {}
 
-    def __enter__(self):
+    def __enter__(self) -> _RichProgress:
         self.progress.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.progress.stop()
 
-    def __call__(self, p) -> None:
+    def __call__(self, p: PullProgress) -> None:
         task = self._tasks.get(p.name)
         label = neutralize(p.name)
         if task is None:

@@ -89,14 +89,19 @@ class ModelsScreen(ModalScreen[tuple[str, str] | None]):
         options = self.query_one(OptionList)
         if options.highlighted is None:
             return None
-        return self.entries[options.get_option_at_index(options.highlighted).id]
+        return self._entry(options.get_option_at_index(options.highlighted).id)
+
+    def _entry(self, option_id: str | None) -> hub.CatalogEntry | None:
+        return self.entries.get(option_id) if option_id is not None else None
 
     @property
     def target_role(self) -> str:
         return str(self.query_one("#target", Select).value)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        entry = self.entries[event.option.id]
+        entry = self._entry(event.option.id)
+        if entry is None:
+            return
         if entry.state in ("built-in", "installed"):
             self.dismiss((self.target_role, entry_source(entry)))
         else:
