@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import time
+from typing import Any
 
 from benchmarks.bare import bare_llama, bare_stream
 
@@ -25,12 +26,15 @@ class BareProcess:
             text=True,
             bufsize=1,
         )
+        if self._proc.stdin is None or self._proc.stdout is None:  # never, with PIPE for both
+            raise RuntimeError("the bare benchmark process has no pipes")
+        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
         self.call("load", models=models)
 
     def call(self, op: str, **args) -> dict:
-        self._proc.stdin.write(json.dumps({"op": op, **args}) + "\n")
-        self._proc.stdin.flush()
-        line = self._proc.stdout.readline()
+        self._stdin.write(json.dumps({"op": op, **args}) + "\n")
+        self._stdin.flush()
+        line = self._stdout.readline()
         if not line:
             raise RuntimeError(f"the bare benchmark process died during '{op}'")
         reply = json.loads(line)
@@ -48,7 +52,7 @@ class BareProcess:
 
     def close(self) -> None:
         if self._proc.poll() is None:
-            self._proc.stdin.close()
+            self._stdin.close()
             self._proc.wait(timeout=30)
 
     def __enter__(self) -> BareProcess:
@@ -65,6 +69,7 @@ def _serve() -> None:
     models = {}
     for line in sys.stdin:
         request = json.loads(line)
+        reply: dict[str, Any]
         try:
             if request["op"] == "load":
                 for name, threads in request["models"].items():

@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from benchmarks.app_driver import fresh_turn, interleave_in_app, run_app, send_and_wait, wait_for
 from benchmarks.bare import bare_llama, bare_stream
 from benchmarks.bare_process import BareProcess
-from benchmarks.stats import decode_rate, interleave, median, percentile, ratio
+from benchmarks.startup import startup
+from benchmarks.stats import decode_rate, figure_result, interleave, median, percentile, ratio
 from models.engines.llama.engine import LlamaEngine
 from models.events import Finished, TextDelta
 from models.files.embedded import DEFAULT_BASE, DEFAULT_CHAT, embedded_path
 from models.pair import PaneConfig
 from models.prompts import RAW
 from models.settings import ModelSpec, SamplingSettings, default_threads_per_model
-from models.store.history import HistoryStore
 from models.threads import available_cores
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,27 +29,14 @@ LONG_PROMPT = "Chapter 1. The history of the Roman Empire begins"
 SHORT_CHAT_PROMPT = "Say hello in five words."
 
 
-def _result(name, duet, bare, value_ratio, target, ok, unit, **extra) -> dict:
-    return {
-        "figure": name,
-        "duet": duet,
-        "bare": bare,
-        "ratio": value_ratio,
-        "target": target,
-        "pass": bool(ok),
-        "unit": unit,
-        **extra,
-    }
-
-
 # -- 1. engine overhead ----------------------------------------------------------------------
 def engine_overhead(repeats: int, max_tokens: int) -> dict:
     threads = default_threads_per_model()
     engine = LlamaEngine(ModelSpec(source=DEFAULT_BASE, n_threads=threads))
     engine.load()
-    llama = engine._llama  # the same loaded model for both sides: only the code around it differs
+    llama = engine._require()  # the same loaded model for both sides: only the code around it differs
     sampling = SamplingSettings(max_tokens=max_tokens)
-    counts = {"duet": [], "bare": []}
+    counts: dict[str, list[int]] = {"duet": [], "bare": []}
 
     def duet() -> float:
         llama.reset()
@@ -72,7 +57,7 @@ def engine_overhead(repeats: int, max_tokens: int) -> dict:
     duet_rates, bare_rates = interleave(repeats, duet, bare)
     engine.close()
     d, b = median(duet_rates), median(bare_rates)
-    return _result(
+    return figure_result(
         "1. engine tokens/s (one pane)",
         d,
         b,
@@ -85,66 +70,6 @@ def engine_overhead(repeats: int, max_tokens: int) -> dict:
     )
 
 
-# -- app helpers -----------------------------------------------------------------------------
-def _app(panes: list[PaneConfig], sampling: SamplingSettings, data_dir: str):
-    from tui.app import DuetApp
-
-    return DuetApp(panes, sampling, history=HistoryStore(Path(data_dir) / "history.db"))
-
-
-async def _wait(pilot, condition, timeout: float = 300) -> None:
-    # A plain sleep, not pilot.pause(): that forces a full screen refresh every call, work the
-    # running app would never do, and on two busy cores it showed up as Duet's overhead.
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("benchmark step timed out")
-        await asyncio.sleep(0.01)
-
-
-def _loaded(app) -> bool:
-    return all(p.info is not None or p.load_error for p in app.panes)
-
-
-async def _send_and_wait(app, pilot, text: str) -> float:
-    counts = {r: len(s.turns) for r, s in app.sessions.items()}
-    started = time.perf_counter()
-    await app.send(text)
-    await _wait(pilot, lambda: not app.busy and all(len(s.turns) > counts[r] for r, s in app.sessions.items()))
-    return time.perf_counter() - started
-
-
-async def _fresh_turn(app, pilot, text: str) -> float:
-    """One turn from an empty conversation (a cold prompt, as bare_stream's reset gives)."""
-    for pane in app.panes:
-        app.sessions[pane.role].clear()
-        await pane.clear()
-    return await _send_and_wait(app, pilot, text)
-
-
-async def _interleave_in_app(app, pilot, repeats: int, duet_turn, bare_run) -> tuple[list, list]:
-    """Like stats.interleave, inside one running app: a warm-up turn first (not counted), then
-    app turns and bare runs alternate; the bare side runs while the app sits idle."""
-    await _fresh_turn(app, pilot, "Hello")
-    duet, bare = [], []
-    for i in range(repeats):
-        if i % 2 == 0:
-            duet.append(await duet_turn()), bare.append(bare_run())
-        else:
-            bare.append(bare_run()), duet.append(await duet_turn())
-    return duet, bare
-
-
-def _run_app(panes, sampling, data_dir, body):
-    async def main():
-        app = _app(panes, sampling, data_dir)
-        async with app.run_test(size=(160, 48)) as pilot:
-            await _wait(pilot, lambda: _loaded(app))
-            return await body(app, pilot)
-
-    return asyncio.run(main())
-
-
 # -- 2. app overhead -------------------------------------------------------------------------
 def app_overhead(repeats: int, max_tokens: int, data_dir: str) -> dict:
     threads = default_threads_per_model()
@@ -153,17 +78,17 @@ def app_overhead(repeats: int, max_tokens: int, data_dir: str) -> dict:
 
     async def turns(app, pilot):
         async def duet():
-            await _fresh_turn(app, pilot, LONG_PROMPT)
+            await fresh_turn(app, pilot, LONG_PROMPT)
             return app.sessions["base"].turns[-1].metrics.tokens_per_s
 
-        return await _interleave_in_app(
+        return await interleave_in_app(
             app, pilot, repeats, duet, lambda: decode_rate(bare.stream("gemma-3-270m", LONG_PROMPT, sampling)["times"])
         )
 
     with BareProcess({"gemma-3-270m": threads}) as bare:
-        duet_rates, bare_rates = _run_app(panes, sampling, data_dir, turns)
+        duet_rates, bare_rates = run_app(panes, sampling, data_dir, turns)
     d, b = median(duet_rates), median(bare_rates)
-    return _result(
+    return figure_result(
         "2. app tokens/s (one pane, streaming into the widget)",
         d,
         b,
@@ -196,17 +121,17 @@ def two_panes(
             PaneConfig("base", ModelSpec(source=DEFAULT_BASE, n_threads=base_threads), "raw"),
             PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT, n_threads=chat_threads), "raw"),
         ]
-        ttfts = []
+        ttfts: list[dict[str, float]] = []
 
         async def turns(app, pilot, ttfts=ttfts):  # this split's list, bound now
             async def both():
-                wall = await _fresh_turn(app, pilot, LONG_PROMPT)
+                wall = await fresh_turn(app, pilot, LONG_PROMPT)
                 ttfts.append({r: s.turns[-1].metrics.ttft_s for r, s in app.sessions.items()})
                 return wall
 
-            return await _interleave_in_app(app, pilot, repeats, both, bare_sequential)
+            return await interleave_in_app(app, pilot, repeats, both, bare_sequential)
 
-        walls, bares = _run_app(panes, sampling, data_dir, turns)
+        walls, bares = run_app(panes, sampling, data_dir, turns)
         by_split[_split_name(base_threads, chat_threads)] = {
             "wall_s": median(walls),
             "bare_sequential_s": median(bares),
@@ -214,17 +139,22 @@ def two_panes(
             "ttft_s": {r: median([t[r] for t in ttfts]) for r in ("base", "chat")},
         }
     bare.close()
+    return _two_panes_result(
+        by_split, uneven_answers(uneven_repeats, max_tokens, data_dir, splits) if uneven_repeats else None
+    )
+
+
+def _two_panes_result(by_split: dict, uneven: dict | None) -> dict:
     best = min(by_split, key=lambda k: by_split[k]["ratio"])
     default = _split_name(None, None)
     chosen = by_split.get(default, by_split[best])
     extra = {}
-    if uneven_repeats:
-        uneven = uneven_answers(uneven_repeats, max_tokens, data_dir, splits)
+    if uneven is not None:
         extra = {
             "chat_ends_early": uneven,
             "best_split_chat_ends_early": min(uneven, key=lambda k: uneven[k]["wall_s"]),
         }
-    return _result(
+    return figure_result(
         "3. two panes: wall time vs both bare runs in sequence",
         chosen["wall_s"],
         chosen["bare_sequential_s"],
@@ -245,13 +175,13 @@ def uneven_answers(repeats: int, max_tokens: int, data_dir: str, splits: list[tu
     pane (raw) runs to max_tokens. Each turn in a fresh app, the splits alternating, so a slow
     stretch of this noisy machine does not land on one split."""
     sampling = SamplingSettings(max_tokens=max_tokens)
-    walls = {_split_name(*split): [] for split in splits}
+    walls: dict[str, list[float]] = {_split_name(*split): [] for split in splits}
     tokens = {}
 
     async def one_turn(app, pilot):
         for session in app.sessions.values():
             await asyncio.wrap_future(session.warming)  # the chat prefix is read before a person has typed
-        wall = await _send_and_wait(app, pilot, SHORT_CHAT_PROMPT)
+        wall = await send_and_wait(app, pilot, SHORT_CHAT_PROMPT)
         return wall, {r: s.turns[-1].metrics.tokens for r, s in app.sessions.items()}
 
     for i in range(repeats):
@@ -261,7 +191,7 @@ def uneven_answers(repeats: int, max_tokens: int, data_dir: str, splits: list[tu
                 PaneConfig("chat", ModelSpec(source=DEFAULT_CHAT, n_threads=chat_threads), "chat"),
             ]
             name = _split_name(base_threads, chat_threads)
-            wall, tokens[name] = _run_app(panes, sampling, data_dir, one_turn)
+            wall, tokens[name] = run_app(panes, sampling, data_dir, one_turn)
             walls[name].append(wall)
     return {name: {"wall_s": median(w), "samples": w, "tokens": tokens[name]} for name, w in walls.items()}
 
@@ -295,6 +225,8 @@ def long_answer(appends: int) -> dict:
             prefill = "\n\n".join(lines) + "\n\n"  # paragraphs, like a real long answer
             await pane.on_chat_pane_model_event(ChatPane.ModelEvent(generation, TextDelta(prefill)))
             answer = pane._answer
+            if answer is None:
+                raise RuntimeError("the pane did not start an answer for the turn")
             await _drain(answer, pilot)
             started = time.perf_counter()
             for _ in range(appends):
@@ -310,7 +242,7 @@ def long_answer(appends: int) -> dict:
         return median(short), median(long)
 
     short, long = asyncio.run(both())
-    return _result(
+    return figure_result(
         "4. append cost at 8,000 vs 200 tokens",
         long * 1000,
         short * 1000,
@@ -340,7 +272,7 @@ def responsiveness(keys: int, data_dir: str) -> dict:
     async def latencies(app, pilot, streaming: bool) -> list[float]:
         if streaming:
             await app.send(LONG_PROMPT)
-            await _wait(
+            await wait_for(
                 pilot, lambda: all(p.query("AnswerTurn") and p.query("AnswerTurn").first().text for p in app.panes)
             )
         prompt = app.query_one(PromptInput)
@@ -358,13 +290,13 @@ def responsiveness(keys: int, data_dir: str) -> dict:
         if streaming:
             assert app.busy, "the answers finished before the keys were measured; raise max_tokens"
             app.action_stop_all()
-            await _wait(pilot, lambda: not app.busy)
+            await wait_for(pilot, lambda: not app.busy)
         return out
 
-    busy = _run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, True))
-    idle = _run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, False))
+    busy = run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, True))
+    idle = run_app(panes, sampling, data_dir, lambda app, pilot: latencies(app, pilot, False))
     p95_busy, p95_idle = percentile(busy, 95) * 1000, percentile(idle, 95) * 1000
-    return _result(
+    return figure_result(
         "5. keypress-to-document latency p95 while both stream (idle app as bare)",
         p95_busy,
         p95_idle,
@@ -373,85 +305,6 @@ def responsiveness(keys: int, data_dir: str) -> dict:
         p95_busy < 50,
         "ms",
         p50_ms={"streaming": percentile(busy, 50) * 1000, "idle": percentile(idle, 50) * 1000},
-    )
-
-
-# -- 6. start-up -----------------------------------------------------------------------------
-_CHILD_PRELUDE = """
-import json, sys, time
-t0 = float(sys.argv[1])
-
-def peak_rss_kb():
-    # VmHWM is this process's own peak; ru_maxrss would carry the parent's peak across fork+exec.
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    import resource
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-"""
-
-_APP_STARTUP = (
-    _CHILD_PRELUDE
-    + """
-import asyncio
-from tui.cli.main import build_parser
-from tui.cli.launch import build_app
-async def main():
-    app = build_app(build_parser().parse_args([]))  # what `duet` with no arguments runs
-    async with app.run_test(size=(120, 40)) as pilot:
-        while not all(p.info for p in app.panes):
-            await pilot.pause(0.005)
-        ready = time.time() - t0
-    print(json.dumps({"ready_s": ready, "rss_kb": peak_rss_kb()}))
-asyncio.run(main())
-"""
-)
-
-_BARE_STARTUP = (
-    _CHILD_PRELUDE
-    + """
-from concurrent.futures import ThreadPoolExecutor
-from models.files.embedded import embedded_path
-from models.engines.llama.runtime import llama_cpp
-paths = [embedded_path("gemma-3-270m"), embedded_path("smollm2-135m-instruct")]
-def load(p):
-    return llama_cpp().Llama(model_path=str(p), n_ctx=2048, n_threads=1, verbose=False)
-with ThreadPoolExecutor(2) as pool:
-    models = list(pool.map(load, paths))
-print(json.dumps({"ready_s": time.time() - t0, "rss_kb": peak_rss_kb()}))
-"""
-)
-
-
-def _child(script: str, data_dir: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DUET_DATA_DIR": data_dir, "HF_HUB_OFFLINE": "1"}
-    t0 = time.time()
-    out = subprocess.run(
-        [sys.executable, "-c", script, repr(t0)], capture_output=True, text=True, env=env, check=True, timeout=120
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def startup(repeats: int, data_dir: str) -> dict:
-    duet_runs, bare_runs = interleave(
-        repeats, lambda: _child(_APP_STARTUP, data_dir), lambda: _child(_BARE_STARTUP, data_dir)
-    )
-    d = median([r["ready_s"] for r in duet_runs])
-    b = median([r["ready_s"] for r in bare_runs])
-    gguf_bytes = sum(embedded_path(n).stat().st_size for n in ("gemma-3-270m", "smollm2-135m-instruct"))
-    rss = median([r["rss_kb"] * 1024 for r in duet_runs])
-    return _result(
-        "6. start-up to both models loaded and the app ready",
-        d,
-        b,
-        ratio(d, b),
-        "< 1.5 s",
-        d < 1.5,
-        "s",
-        peak_rss_bytes=rss,
-        gguf_bytes=gguf_bytes,
-        rss_over_gguf=rss / gguf_bytes,
-        bare_peak_rss_bytes=median([r["rss_kb"] * 1024 for r in bare_runs]),
     )
 
 
@@ -477,12 +330,12 @@ def first_token(repeats: int, data_dir: str) -> dict:
             # (It evaluates nothing when the prefix is still in the cache: keep the largest count.)
             for role, session in app.sessions.items():
                 warmed[role] = max(warmed[role], await asyncio.wrap_future(session.warming))
-            await _send_and_wait(app, pilot, "Hello")
+            await send_and_wait(app, pilot, "Hello")
             out.append({r: s.turns[-1].metrics.ttft_s for r, s in app.sessions.items()})
             prompts.update({r: s.turns[-1].rendered.text for r, s in app.sessions.items()})
         return out
 
-    duet = _run_app(panes, sampling, data_dir, turns)
+    duet = run_app(panes, sampling, data_dir, turns)
     threads = default_threads_per_model()
     bare = {}
     for role, name in (("base", "gemma-3-270m"), ("chat", "smollm2-135m-instruct")):
@@ -491,7 +344,7 @@ def first_token(repeats: int, data_dir: str) -> dict:
         llama.close()
     d = {r: median([t[r] for t in duet]) for r in ("base", "chat")}
     worst = max(d.values())
-    return _result(
+    return figure_result(
         "7. time to first token, 'Hello', both panes",
         worst * 1000,
         max(bare.values()) * 1000,

@@ -5,6 +5,9 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def median(values: list[float]) -> float:
@@ -20,16 +23,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def interleave(repeats: int, a: Callable[[], float], b: Callable[[], float]) -> tuple[list[float], list[float]]:
+def interleave(repeats: int, a: Callable[[], T], b: Callable[[], T]) -> tuple[list[T], list[T]]:
     """Run a, b, b, a, a, b... so drift on a noisy machine hits both sides alike."""
-    got_a, got_b = [], []
+    got_a: list[T] = []
+    got_b: list[T] = []
     for i in range(repeats):
         first, second = (a, b) if i % 2 == 0 else (b, a)
         x, y = first(), second()
         if first is a:
-            got_a.append(x), got_b.append(y)
+            got_a.append(x)
+            got_b.append(y)
         else:
-            got_b.append(x), got_a.append(y)
+            got_b.append(x)
+            got_a.append(y)
     return got_a, got_b
 
 
@@ -42,3 +48,16 @@ def decode_rate(token_times: list[float]) -> float:
     if len(token_times) < 2 or token_times[-1] <= token_times[0]:
         return 0.0
     return (len(token_times) - 1) / (token_times[-1] - token_times[0])
+
+
+def figure_result(name, duet, bare, value_ratio, target, ok, unit, **extra) -> dict:
+    return {
+        "figure": name,
+        "duet": duet,
+        "bare": bare,
+        "ratio": value_ratio,
+        "target": target,
+        "pass": bool(ok),
+        "unit": unit,
+        **extra,
+    }

@@ -312,6 +312,9 @@ class DuetApp(App):
         """Show a saved conversation in the panes and continue it (chat mode gets its history)."""
         if self._refused_while_busy():
             return
+        if self.history is None:
+            self.notify("History is not available (see the earlier error).", severity="warning")
+            return
         try:
             restored = self.history.restore_turns(conversation_id)
         except DuetError as err:
@@ -411,17 +414,21 @@ class DuetApp(App):
 
     def action_help(self) -> None:
         rows = []
-        for binding in self.BINDINGS:
+        for binding in self._own_bindings():
             keys = self._keys_for(binding)
             rows.append((keys, binding.description, binding.id or ""))
         self.push_screen(HelpScreen(rows))
+
+    def _own_bindings(self) -> list[Binding]:
+        """The app's key bindings above (all declared as Binding objects, none as tuples)."""
+        return [binding for binding in self.BINDINGS if isinstance(binding, Binding)]
 
     def _keys_for(self, binding: Binding) -> str:
         return self.config.keymap.get(binding.id, binding.key) if binding.id else binding.key
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
+        for binding in self._own_bindings():
             if binding.action in ("quit",):
                 continue
             yield SystemCommand(

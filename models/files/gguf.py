@@ -245,8 +245,8 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFHeader:
                 data_end = max(data_end, offset + elements // block[0] * block[1])
         alignment = header.get("general.alignment", 32) or 32
         data_start = -(-reader.pos // alignment) * alignment
-        header.data_end = data_start + data_end if known else None
-        limit = header.data_end if known else data_start + data_end
+        limit = data_start + data_end
+        header.data_end = limit if known else None
     except _Truncated:
         raise DuetError(f"model file {path} is truncated inside its header; download it again") from None
     except _Corrupt as err:

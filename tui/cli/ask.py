@@ -9,9 +9,9 @@ import sys
 from concurrent.futures import Future
 
 from models.errors import DuetError
-from models.events import Finished, TextDelta
+from models.events import Event, Finished, TextDelta
 from models.pair import open_sessions
-from models.session import PaneSession
+from models.session import EventSink, PaneSession
 from models.store.records import pane_record
 from tui.cli.options import pane_configs, sampling_settings, wait_for_load
 from tui.report import metrics_text
@@ -37,7 +37,7 @@ def ask(args: argparse.Namespace) -> int:
         futures: list[Future | None] = []
         for session in sessions:
             if wait_for_load(session) is None:
-                futures.append(session.send(args.prompt, lambda e, r=session.role: events.put((r, e))))
+                futures.append(session.send(args.prompt, _queue_sink(events, session.role)))
             else:
                 futures.append(None)
         try:
@@ -74,6 +74,15 @@ def ask(args: argparse.Namespace) -> int:
         print("duet: interrupted; the partial answers were kept", file=sys.stderr)
         return 130
     return 1 if failed or save_error else 0
+
+
+def _queue_sink(events: queue.Queue, role: str) -> EventSink:
+    """Where one pane's events go: onto the shared queue, tagged with the pane's role."""
+
+    def put(event: Event) -> None:
+        events.put((role, event))
+
+    return put
 
 
 def _pane_renderables(panes: list[dict]):

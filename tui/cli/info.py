@@ -38,8 +38,8 @@ def info(args: argparse.Namespace) -> int:
     else:
         for session, error in results:
             print(f"[{session.role}] {session.spec.source}")
-            if error:
-                print(f"  error: {neutralize(error)}")
+            if error or session.info is None:
+                print(f"  error: {neutralize(error or 'the model did not load')}")
                 continue
             for key, value in describe(session.info):
                 print(f"  {key:<16} {neutralize(str(value))}")

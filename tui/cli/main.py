@@ -6,12 +6,13 @@ import argparse
 import importlib
 import os
 import sys
+from typing import NoReturn
 
 from tui.cli.options import UsageError, add_model_options, add_sampling_options
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         self.exit(2, f"duet: {message} (see: {self.prog} --help)\n")
 
 

@@ -14,6 +14,7 @@ from models.settings import ModelSpec, SamplingSettings
 
 
 def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> None:
+    """Which model each pane runs (--base, --chat, --pair, --third), their modes, how they load."""
     parser.add_argument(
         "--base",
         metavar="SPEC",
@@ -32,21 +33,30 @@ def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> No
         help="a third pane after base and chat: any model source, e.g. a server http://HOST:PORT/v1#MODEL",
     )
     if modes:
-        parser.add_argument(
-            "--base-mode",
-            choices=MODE_NAMES,
-            default=None,
-            help="prompt mode of the base pane (default raw, or the pair's)",
-        )
-        parser.add_argument(
-            "--chat-mode",
-            choices=MODE_NAMES,
-            default=None,
-            help="prompt mode of the chat pane (default chat, or the pair's)",
-        )
-        parser.add_argument(
-            "--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)"
-        )
+        _add_mode_options(parser)
+    _add_load_options(parser)
+
+
+def _add_mode_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base-mode",
+        choices=MODE_NAMES,
+        default=None,
+        help="prompt mode of the base pane (default raw, or the pair's)",
+    )
+    parser.add_argument(
+        "--chat-mode",
+        choices=MODE_NAMES,
+        default=None,
+        help="prompt mode of the chat pane (default chat, or the pair's)",
+    )
+    parser.add_argument(
+        "--third-mode", choices=MODE_NAMES, default=None, help="prompt mode of the third pane (default chat)"
+    )
+
+
+def _add_load_options(parser: argparse.ArgumentParser) -> None:
+    """How each pane's model is loaded: chat format, context size, GPU layers, threads."""
     parser.add_argument(
         "--base-template",
         metavar="FORMAT",
@@ -151,6 +161,8 @@ def sampling_settings(args: argparse.Namespace) -> SamplingSettings:
 
 def wait_for_load(session: PaneSession) -> str | None:
     """Block until the session's model is loaded; its load error, or None."""
+    if session.loading is None:  # open_sessions starts every load; this one was never started
+        return f"the {session.role} pane's model was never asked to load"
     try:
         session.loading.result()
     except DuetError as err:

@@ -61,13 +61,15 @@ class HistoryScreen(ModalScreen[int | None]):
         options = self.query_one(OptionList)
         if options.highlighted is None:
             return None
-        return int(options.get_option_at_index(options.highlighted).id)
+        option_id = options.get_option_at_index(options.highlighted).id
+        return int(option_id) if option_id is not None else None  # every listed option has an id
 
     def _say(self, message: str) -> None:
         self.query_one("#history-message", Static).update(Text(neutralize(message)))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(int(event.option.id))
+        if event.option.id is not None:
+            self.dismiss(int(event.option.id))
 
     def action_export(self) -> None:
         conv_id = self._selected()

@@ -11,6 +11,7 @@ from functools import lru_cache
 from rich.text import Text
 from textual.geometry import Size
 from textual.reactive import Reactive
+from textual.widget import Widget
 from textual.widgets import Markdown, Static
 from textual.widgets._markdown import MarkdownParagraph  # private: see ARCHITECTURE.md
 
@@ -99,9 +100,12 @@ class AnswerTurn(Markdown):
         head = self._live[:cut]
         if cut < 2 or head.count("```") % 2:  # only at a paragraph break outside a code block
             return False
+        parent = self.parent
+        if not isinstance(parent, Widget):  # not mounted in a pane (yet): nothing to freeze into
+            return False
         frozen = FrozenAnswer(head)
         self.frozen.append(frozen)
-        await self.parent.mount(frozen, before=self)
+        await parent.mount(frozen, before=self)
         self._live = self._live[cut:]
         await self.update(self._live)
         return True

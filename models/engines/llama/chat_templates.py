@@ -30,7 +30,7 @@ def chat_renderer_for(llama, info: ModelInfo, chat_format: str | None) -> ChatRe
         if func_name is None:
             raise DuetError(f"unknown chat format '{chat_format}'; choose one of {', '.join(NAMED_FORMATS)}")
         formatter = getattr(llama_chat_format, func_name)
-    elif info.has_chat_template:
+    elif info.has_chat_template and info.chat_template is not None:
         model = llama._model
         eos_id, bos_id = llama.token_eos(), llama.token_bos()
         formatter = llama_chat_format.Jinja2ChatFormatter(

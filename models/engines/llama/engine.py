@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import codecs
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from models.engines.base import AnswerClock, Engine, RenderedPrompt
 from models.engines.llama import runtime
@@ -20,13 +21,16 @@ from models.prompts import ChatRenderer, Exchange, PromptMode
 from models.settings import DEFAULT_SEED, SamplingSettings, default_threads_per_model
 from models.threads import CPU_BUDGET, Lease
 
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
 
 class LlamaEngine(Engine):
     uses_local_cores = True  # draws on CPU_BUDGET while it computes (see models/threads.py)
 
     def __init__(self, spec) -> None:
         super().__init__(spec)
-        self._llama = None
+        self._llama: Llama | None = None
         self._chat: ChatRenderer | None = None
         self._threads: int | None = None  # the thread count llama.cpp runs with now
 
@@ -74,7 +78,7 @@ class LlamaEngine(Engine):
         self.info = info
         return info
 
-    def _require(self):
+    def _require(self) -> Llama:
         if self._llama is None:
             raise DuetError("the model is not loaded yet; wait for it to finish loading")
         return self._llama
@@ -160,14 +164,14 @@ class LlamaEngine(Engine):
 
     def _generate(
         self,
-        llama,
+        llama: Llama,
         prompt: RenderedPrompt,
         sampling: SamplingSettings,
         cancel: threading.Event,
         lease: Lease,
         answer: _Answer,
         clock: AnswerClock,
-    ) -> Iterator[Event]:
+    ) -> Generator[Event, None, StopReason]:
         """The token loop; its return value is the stop reason."""
         is_eog = runtime.llama_cpp().llama_vocab_is_eog
         vocab = llama._model.vocab
@@ -291,7 +295,7 @@ def _common_prefix(token_lists: list[list[int]]) -> list[int]:
     return list(prefix)
 
 
-def _keep_cache_only_if_extended(llama, tokens: tuple[int, ...]) -> None:
+def _keep_cache_only_if_extended(llama: Llama, tokens: tuple[int, ...]) -> None:
     """For sliding-window models: reuse the KV cache only when the new prompt extends all of it.
 
     llama-cpp-python would otherwise trim the cache back to a shared prefix and re-decode the rest;

@@ -38,8 +38,8 @@ def llama_cpp() -> ModuleType:
             import llama_cpp._internals as internals
             import llama_cpp.llama as llama_module
 
-            llama_module.suppress_stdout_stderr = _NoSuppress
-            internals.suppress_stdout_stderr = _NoSuppress
+            for patched in (llama_module, internals):  # module globals, looked up at each load
+                vars(patched)["suppress_stdout_stderr"] = _NoSuppress
 
             @module.llama_log_callback
             def _keep(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
