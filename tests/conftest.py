@@ -1,3 +1,9 @@
+"""What every test shares: isolation from the user's files, the embedded models, and the tiers.
+
+Every test lives in one tier folder (unit, engine, cli, app, e2e) and gets that folder's marker,
+so `pytest -m unit` runs the tests that need no model (see CONTRIBUTING.md).
+"""
+
 import os
 import sys
 import tempfile
@@ -13,6 +19,18 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # Tests never write to the user's real history or config (subprocesses inherit these).
 os.environ.setdefault("DUET_DATA_DIR", tempfile.mkdtemp(prefix="duet-test-data-"))
 os.environ.setdefault("DUET_CONFIG_DIR", tempfile.mkdtemp(prefix="duet-test-config-"))
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "engine", "cli", "app", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
+        tier = parts[0] if len(parts) > 1 else None
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: put every test in one tier folder ({', '.join(TIERS)})")
+        item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")
@@ -31,17 +49,8 @@ def chat_path() -> Path:
     return embedded_path("smollm2-135m-instruct")
 
 
-def run_duet(*args: str, env: dict | None = None, timeout: float = 240):
-    """Run the real `duet` entry point in a subprocess and return the CompletedProcess."""
-    import subprocess
-
-    full_env = {**os.environ, **(env or {})}
-    full_env["PYTHONPATH"] = str(ROOT) + os.pathsep + full_env.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=str(ROOT),
-    )
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh history folder for this test, for the process and the subprocesses it starts."""
+    monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path))
+    return tmp_path

@@ -6,19 +6,6 @@ import pytest
 
 from benchmarks import figures
 from benchmarks.__main__ import machine, table
-from benchmarks.stats import decode_rate, interleave, median, percentile, ratio
-
-
-def test_stats_helpers():
-    assert median([3.0, 1.0, 2.0]) == 2.0
-    assert percentile(list(range(1, 101)), 95) == 95
-    assert percentile([5.0], 50) == 5.0
-    assert ratio(1.0, 2.0) == 0.5
-    assert decode_rate([0.0, 0.5, 1.0]) == 2.0 and decode_rate([1.0]) == 0.0
-    order = []
-    a, b = interleave(4, lambda: order.append("a") or 1.0, lambda: order.append("b") or 2.0)
-    assert a == [1.0] * 4 and b == [2.0] * 4
-    assert order == ["a", "b", "b", "a", "a", "b", "b", "a"]  # neither side always goes first
 
 
 def test_engine_figure_compares_equal_work():
@@ -33,15 +20,6 @@ def test_long_answer_figure_appends_to_a_real_pane():
     result = figures.long_answer(appends=3)
     assert result["unit"] == "ms/append" and result["duet"] > 0 and result["bare"] > 0
     assert result["ratio"] == pytest.approx(result["duet"] / result["bare"])
-
-
-def test_table_and_machine_info():
-    info = machine()
-    assert info["cpus"] >= 1 and isinstance(info["gpu_offload"], bool) and info["llama_cpp_python"]
-    row = {"figure": "x", "duet": 1.0, "bare": 2.0, "ratio": 0.5, "target": ">= 0.97", "pass": False, "unit": "tok/s"}
-    text = table([row])
-    assert "x" in text and "0.500" in text and "NO" in text
-    json.dumps({"machine": info, "results": [row]})
 
 
 def test_uneven_answers_really_are_uneven(tmp_path):
@@ -95,3 +73,12 @@ def test_first_token_figure_reports_both_panes_and_what_was_warmed(tmp_path):
     assert result["duet"] == max(result["duet_ttft_ms"].values()) > 0
     # SmolLM2's chat template prefix is read ahead; Gemma 3 (sliding-window attention) is not.
     assert result["warmed_prefix_tokens"]["chat"] > 0 and result["warmed_prefix_tokens"]["base"] == 0
+
+
+def test_table_and_machine_info():
+    info = machine()
+    assert info["cpus"] >= 1 and isinstance(info["gpu_offload"], bool) and info["llama_cpp_python"]
+    row = {"figure": "x", "duet": 1.0, "bare": 2.0, "ratio": 0.5, "target": ">= 0.97", "pass": False, "unit": "tok/s"}
+    text = table([row])
+    assert "x" in text and "0.500" in text and "NO" in text
+    json.dumps({"machine": info, "results": [row]})

@@ -1,13 +1,12 @@
 """The app's model screen: switch a pane's model, and pull one from a local stand-in hub first."""
 
-import time
-
 import pytest
-from fake_hub import FakeHub
 from textual.widgets import OptionList, Static
 
 from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
+from tests.support.fake_hub import FakeHub
+from tests.support.pilot import wait_until
 from tui.app import DuetApp
 from tui.screens.models import ModelsScreen
 from tui.widgets.prompt_input import PromptInput
@@ -37,13 +36,6 @@ def app_on_embedded_pair():
         PaneConfig("chat", ModelSpec(source="embedded:smollm2-135m-instruct"), "chat"),
     ]
     return DuetApp(panes, SamplingSettings(max_tokens=6))
-
-
-async def wait_until(pilot, condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await pilot.pause(0.05)
 
 
 async def choose(pilot, screen: ModelsScreen, name: str) -> None:
@@ -95,7 +87,9 @@ async def test_pull_with_progress_then_open_offline(isolated, chat_path):
         await wait_until(pilot, lambda: "downloading" in str(screen.query_one("#models-message", Static).render()), 30)
         assert screen.query_one("#pull-progress").display
         await wait_until(
-            pilot, lambda: app.pane("chat").info is not None and app.pane("chat").session.source == "smollm2-360m/chat", 120
+            pilot,
+            lambda: app.pane("chat").info is not None and app.pane("chat").session.source == "smollm2-360m/chat",
+            120,
         )
         assert app.pane("chat").load_error is None
         requests = len(isolated.requests)

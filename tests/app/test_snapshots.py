@@ -4,7 +4,8 @@ import pytest
 
 from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
-from tests.scripted_engine import scripted_sessions
+from tests.support.pilot import wait_until
+from tests.support.scripted_engine import scripted_sessions
 from tui.app import DuetApp
 from tui.widgets.prompt_input import PromptInput
 
@@ -34,14 +35,13 @@ def make_app(third: bool = False):
 
 async def send_dog(pilot):
     app = pilot.app
-    while not all(p.info for p in app.panes):
-        await pilot.pause(0.05)
+    await wait_until(pilot, lambda: all(p.info for p in app.panes), 30, "scripted panes loaded")
     prompt = app.query_one(PromptInput)
     prompt.cursor_blink = False  # a blinking cursor would make the snapshot depend on timing
     prompt.text = "Tell me how to train my dog to sit"
     await pilot.press("enter")
-    while app.busy or not all(app.sessions[r].turns for r in app.sessions):
-        await pilot.pause(0.05)
+    answered = lambda: not app.busy and all(app.sessions[r].turns for r in app.sessions)  # noqa: E731
+    await wait_until(pilot, answered, 30, "every pane answered")
     await pilot.pause(0.3)
 
 

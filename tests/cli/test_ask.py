@@ -5,7 +5,8 @@ import re
 import textwrap
 
 import pytest
-from conftest import run_duet
+
+from tests.support.duet_process import run_duet
 
 DOG = "Tell me how to train my dog to sit"
 
@@ -138,7 +139,7 @@ def test_ask_opens_no_socket(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from tests.support.duet_process import ROOT
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("HF_HUB_OFFLINE", None)

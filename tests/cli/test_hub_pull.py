@@ -14,8 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_duet
-from fake_hub import COMMIT, TOKEN, FakeHub
+
+from tests.support.duet_process import ROOT, run_duet
+from tests.support.fake_hub import COMMIT, TOKEN, FakeHub
 
 REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
 FILE = "smollm2-135m-instruct.Q4_1.gguf"

@@ -7,7 +7,8 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT
+
+from tests.support.duet_process import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (.ci/run installs it)")
 

@@ -21,7 +21,7 @@ from models.errors import DuetError
 from models.events import Finished, TextDelta
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
-from tests.openai_stub import free_port
+from tests.support.openai_stub import free_port
 
 MODEL_ID = "smollm2"
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"  # the model keeps counting: a long answer to cut into
@@ -204,7 +204,7 @@ def test_server_killed_mid_stream_keeps_partial_text(chat_path, tmp_path):
 
 # -- duet ask --third and the app ------------------------------------------------------------------------------
 def test_duet_ask_with_a_remote_third_pane(server):
-    from conftest import run_duet
+    from tests.support.duet_process import run_duet
 
     result = run_duet(
         "ask",

@@ -21,7 +21,7 @@ from models.files.sources import is_remote_source
 from models.prompts import get_mode
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
-from tests.openai_stub import StubServers, chunk, free_port, sse
+from tests.support.openai_stub import StubServers, chunk, free_port, sse
 
 
 @pytest.fixture

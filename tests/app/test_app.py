@@ -10,7 +10,8 @@ from textual.widgets import Static
 from models.events import Finished, Metrics, TextDelta
 from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
-from tests.scripted_engine import scripted_sessions, unloaded_session
+from tests.support.pilot import loaded, wait_until
+from tests.support.scripted_engine import scripted_sessions, unloaded_session
 from tui.app import DuetApp
 from tui.screens.inspector import InspectorScreen
 from tui.widgets.pane import ChatPane
@@ -29,18 +30,6 @@ def isolated_config(tmp_path, monkeypatch):
     monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "config"
-
-
-async def wait_until(pilot, condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
-
-
-def loaded(app):
-    return all(p.info is not None or p.load_error for p in app.panes)
 
 
 def idle(app):
@@ -228,6 +217,15 @@ async def test_markup_and_escapes_are_shown_literally():
             assert "\x1b" not in rendered
 
 
+async def regenerate(pilot, app) -> None:
+    """Ctrl+R, then wait until a new chat answer has finished and been saved."""
+    started = time.time()
+    await pilot.press("ctrl+r")
+    chat = app.sessions["chat"]
+    await wait_until(pilot, lambda: idle(app) and chat.turns[-1].finished_at and chat.turns[-1].started_at > started)
+    await app.workers.wait_for_complete()
+
+
 async def test_turns_are_saved_and_a_conversation_reopens():
     from models.store.history import HistoryStore
 
@@ -253,36 +251,16 @@ async def test_turns_are_saved_and_a_conversation_reopens():
         assert preview.context_used == 1 and "My name is Ada." in preview.text
         await type_and_send(pilot, "What is my name?")
         await wait_until(pilot, lambda: idle(again) and len(HistoryStore().get(conversation_id)["turns"]) == 2)
-        started = time.time()
-        await pilot.press("ctrl+r")  # answers the last prompt again, in its place
-        await wait_until(
-            pilot,
-            lambda: (
-                idle(again)
-                and again.sessions["chat"].turns[-1].started_at > started
-                and again.sessions["chat"].turns[-1].finished_at
-            ),
-        )
-        await again.workers.wait_for_complete()
+        await regenerate(pilot, again)  # answers the last prompt again, in its place
         assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == [
             "My name is Ada.",
             "What is my name?",
         ]
 
-    started = time.time()
     reopened = DuetApp(configs(), SamplingSettings(max_tokens=8), resume=conversation_id)
     async with reopened.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(reopened) and reopened.conversation_id == conversation_id)
-        await pilot.press("ctrl+r")  # straight after reopening: the last saved prompt
-        await wait_until(
-            pilot,
-            lambda: (
-                idle(reopened)
-                and reopened.sessions["chat"].turns[-1].finished_at
-                and reopened.sessions["chat"].turns[-1].started_at > started
-            ),
-        )
-        await reopened.workers.wait_for_complete()
+        await regenerate(pilot, reopened)  # straight after reopening: the last saved prompt
         for pane in reopened.panes:
             assert [str(w.render()) for w in pane.query(UserTurn)] == ["› My name is Ada.", "› What is my name?"]
     assert [t["prompt"] for t in HistoryStore().get(conversation_id)["turns"]] == [
