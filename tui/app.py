@@ -14,6 +14,7 @@ from textual.widgets import Footer
 
 from models.engines.base import RenderedPrompt
 from models.errors import DuetError
+from models.files.describe import pair_caveat
 from models.pair import PaneConfig
 from models.presets import Preset, builtin_presets, load_presets
 from models.prompts import MODES, next_mode
@@ -29,7 +30,32 @@ from tui.screens.settings import SettingsScreen
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
+from tui.widgets.start_hint import StartHint
 
+# Keys that are not app bindings (the prompt box and Textual handle them), listed first in F1.
+PROMPT_KEYS = [
+    ("enter", "send the prompt to every pane", ""),
+    ("ctrl+j", "a new line in the prompt (shift+enter does not reach many terminals)", ""),
+    ("1-9", "fire that preset (in an empty prompt box; F4 lists them)", ""),
+    ("ctrl+p", "command palette: every action, every preset, themes", ""),
+]
+# What F1 says for a binding, where the footer's one word is not enough.
+HELP_TEXT = {
+    "stop_all": "stop every pane (the partial answers are kept)",
+    "stop_active": "stop the active pane only",
+    "regenerate": "answer the last prompt again, in its place",
+    "new_conversation": "new conversation (the saved one stays in the history)",
+    "switch_pane": "make the next pane active (mode, copy, stop pane and models act on it)",
+    "cycle_mode": "next prompt mode for the active pane: raw, inst, chat",
+    "inspect": "prompt inspector: exactly what each model received, with token counts",
+    "presets": "search and fire a preset",
+    "settings": "sampling settings for every pane or one",
+    "history": "saved conversations: reopen, export, delete",
+    "models": "model catalog: open a model in a pane, download one",
+    "copy_answer": "copy the active pane's last answer",
+    "help": "this screen",
+    "quit": "quit",
+}
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
@@ -101,6 +127,7 @@ class DuetApp(App):
                 pane = ChatPane(self.sessions[config.role], id=f"pane-{config.role}")
                 self._pane_widgets[config.role] = pane
                 yield pane
+        yield StartHint(id="start-hint")
         yield PromptInput(id="prompt")
         yield Footer()
 
@@ -113,6 +140,7 @@ class DuetApp(App):
         if self._config_error:
             self.notify(self._config_error, severity="error", timeout=10)
         self._load_user_presets()
+        self._show_start_hint(True)
         self._mark_active()
         self.query_one(PromptInput).focus()
         for role, session in self.sessions.items():
@@ -136,6 +164,18 @@ class DuetApp(App):
             )
         if self._resume is not None:
             self.run_worker(self.reopen(self._resume))
+
+    def _show_start_hint(self, shown: bool) -> None:
+        """Before the first message (and after ctrl+l): how to start. Each pane shows its own intro."""
+        hint = self.query_one(StartHint)
+        hint.set_class(not shown, "-hidden")
+        if shown:
+            infos = {s.role: s.info for s in self.sessions.values()}
+            hint.show_for(self.presets, pair_caveat(infos.get("base"), infos.get("chat")))
+
+    def on_chat_pane_loaded(self, message: ChatPane.Loaded) -> None:
+        if not self.query_one(StartHint).has_class("-hidden"):
+            self._show_start_hint(True)  # the pair caveat needs both models' metadata
 
     @staticmethod
     def _when_loaded(pane: ChatPane) -> None:
@@ -199,6 +239,7 @@ class DuetApp(App):
         if self._refused_while_busy():
             return False
         self.last_prompt, self.last_preset = text, preset
+        self._show_start_hint(False)
         # Every pane's turn is on screen first; then all sessions start together, with no await
         # between them, so they claim their share of the cores at the same moment.
         generations = [await pane.begin_turn(text) for pane in self.panes]
@@ -268,6 +309,7 @@ class DuetApp(App):
             await pane.clear()
         self.last_prompt, self.last_preset = None, None
         self.conversation_id = None
+        self._show_start_hint(True)
         self.notify("New conversation", timeout=2)
 
     def action_history(self) -> None:
@@ -327,6 +369,7 @@ class DuetApp(App):
             for turn in turns:
                 await pane.show_saved_turn(turn.prompt, turn.text, turn.error, turn.metrics)
         self.conversation_id = conversation_id
+        self._show_start_hint(not any(restored.values()))
         # Ctrl+R answers the last saved prompt again; its preset's sampling is not restored.
         self.last_prompt = next((turns[-1].prompt for turns in restored.values() if turns), None)
         self.last_preset = None
@@ -413,10 +456,10 @@ class DuetApp(App):
         self.notify(f"Copied the {session.role} pane's last answer ({len(answer)} characters).")
 
     def action_help(self) -> None:
-        rows = []
+        rows = list(PROMPT_KEYS)
         for binding in self._own_bindings():
             keys = self._keys_for(binding)
-            rows.append((keys, binding.description, binding.id or ""))
+            rows.append((keys, HELP_TEXT.get(binding.id or "", binding.description), binding.id or ""))
         self.push_screen(HelpScreen(rows))
 
     def _own_bindings(self) -> list[Binding]:

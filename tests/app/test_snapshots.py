@@ -56,3 +56,16 @@ def test_narrow_terminal_stacks_panes(snap_compare):
 
 def test_three_panes_at_120_columns(snap_compare):
     assert snap_compare(make_app(third=True), terminal_size=(120, 30), run_before=send_dog)
+
+
+async def loaded_and_still(pilot):
+    app = pilot.app
+    await wait_until(pilot, lambda: all(p.info for p in app.panes), 30, "scripted panes loaded")
+    app.query_one(PromptInput).cursor_blink = False
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+def test_empty_state(snap_compare, size):
+    """Before the first message: what each pane holds, and how to start."""
+    assert snap_compare(make_app(), terminal_size=size, run_before=loaded_and_still)

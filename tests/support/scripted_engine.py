@@ -31,7 +31,7 @@ class ScriptedEngine(Engine):
             quantization="Q4_0",
             context_length=2048,
             n_layers=2,
-            has_chat_template=True,
+            has_chat_template=self.spec.source != "base",  # the base pane holds a model with no template
             file_size=1,
             gpu_offload_supported=False,
             gpu_layers=0,

@@ -13,7 +13,7 @@ from models.events import Event, Finished, TextDelta
 from models.pair import open_sessions
 from models.session import EventSink, PaneSession
 from models.store.records import pane_record
-from tui.cli.options import pane_configs, sampling_settings, wait_for_load
+from tui.cli.options import pane_configs, prepare_embedded_models, sampling_settings, wait_for_load
 from tui.report import metrics_text
 from tui.safe_text import neutralize
 
@@ -30,6 +30,7 @@ def ask(args: argparse.Namespace) -> int:
         except DuetError as err:
             print(f"duet: {err}; or pass --no-save", file=sys.stderr)
             return 1
+    prepare_embedded_models(configs)
     sessions = open_sessions(configs, sampling)
     interrupted = False
     try:

@@ -9,12 +9,13 @@ import sys
 from models.files.info import ModelInfo
 from models.pair import open_sessions
 from models.settings import SamplingSettings
-from tui.cli.options import pane_configs, wait_for_load
+from tui.cli.options import pane_configs, prepare_embedded_models, wait_for_load
 from tui.safe_text import neutralize
 
 
 def info(args: argparse.Namespace) -> int:
     configs = pane_configs(args)
+    prepare_embedded_models(configs)
     sessions = open_sessions(configs, SamplingSettings())
     results = []
     try:

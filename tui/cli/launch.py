@@ -6,7 +6,7 @@ import argparse
 
 from models.errors import DuetError
 from models.pair import open_sessions
-from tui.cli.options import UsageError, pane_configs, sampling_settings
+from tui.cli.options import UsageError, pane_configs, prepare_embedded_models, sampling_settings
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -22,6 +22,7 @@ def build_app(args: argparse.Namespace):
     resume = _resume_id(args)
     # The models start loading now, on their own threads, while Textual is imported and the
     # screen is built: loading the embedded pair is most of the time to a ready app.
+    prepare_embedded_models(configs)
     started = {session.role: session for session in open_sessions(configs, sampling)}
     try:
         from tui.app import DuetApp

@@ -19,9 +19,12 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="duet",
+        usage="duet [OPTIONS]            open the app\n       duet COMMAND [OPTIONS]    see the commands below",
         description="A base model and its chat fine-tune side by side: one prompt, two answers.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         allow_abbrev=False,
     )
+    parser.add_argument("--version", action="version", version=f"duet {_version()}")
     add_model_options(parser)
     add_sampling_options(parser)
     parser.add_argument(
@@ -31,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="reopen a saved conversation in the app (the latest when no ID is given)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="duet")
 
     ask = sub.add_parser("ask", help="send one prompt to both models and print both answers", allow_abbrev=False)
     ask.add_argument("prompt", metavar="PROMPT", help="the text sent to both models")
@@ -48,7 +51,32 @@ def build_parser() -> argparse.ArgumentParser:
     # subparsers.add_parser(...) and set_defaults(func=handler), handler(args) -> exit status.
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    parser.epilog = "commands (duet COMMAND --help for each one's options):\n" + "\n".join(_command_lines(sub))
     return parser
+
+
+def _command_lines(sub: argparse._SubParsersAction) -> list[str]:
+    """Every subcommand, nested ones included, with its one-line help (argparse keeps them in
+    _choices_actions, in the order they were added)."""
+    lines = ["  duet                     the app (also: duet --resume [ID])"]
+    for command in sub._choices_actions:
+        parser = sub.choices[command.dest]
+        nested = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not nested:
+            lines.append(f"  duet {command.dest:<19} {command.help}")
+        for action in nested:
+            for child in action._choices_actions:
+                lines.append(f"  duet {command.dest} {child.dest:<{18 - len(command.dest)}} {child.help}")
+    return lines
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("duet")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
 
 
 SUBCOMMAND_MODULES: list[str] = ["tui.cli.history", "tui.cli.run", "tui.cli.models"]

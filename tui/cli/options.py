@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from pydantic import ValidationError
 
@@ -168,3 +169,37 @@ def wait_for_load(session: PaneSession) -> str | None:
     except DuetError as err:
         return str(err)
     return None
+
+
+def prepare_embedded_models(configs: list[PaneConfig]) -> None:
+    """The first run after an install joins the embedded base model's four chunks into the cache
+    (about a second, more on a slow disk): say so on the terminal, with progress, before the app
+    or the command starts, instead of a silent pause."""
+    from models.files.describe import catalog_entry
+    from models.files.embedded import EMBEDDED, GEMMA_NAME, assemble_gemma, gemma_needs_assembly
+
+    def is_gemma(source: str) -> bool:
+        entry = catalog_entry(source)
+        return source.strip() == f"embedded:{GEMMA_NAME}" or (entry is not None and entry.embedded == GEMMA_NAME)
+
+    if not any(is_gemma(c.spec.source) for c in configs) or not gemma_needs_assembly():
+        return
+    title = EMBEDDED[GEMMA_NAME].title
+    live = sys.stderr.isatty()
+
+    def show(done: int, total: int) -> None:
+        if live:
+            print(
+                f"\rduet: preparing {title} for its first run: {done * 100 // total}%",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    print(f"duet: preparing {title} for its first run (joining its parts into the model cache)", file=sys.stderr)
+    try:
+        assemble_gemma(on_progress=show)
+    except DuetError:
+        pass  # the pane's load reports it, in one line, and the other pane still opens
+    if live:
+        print(file=sys.stderr)

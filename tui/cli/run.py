@@ -21,6 +21,14 @@ from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from models.store.private_files import open_private, write_private
 from models.store.records import iso_time, pane_meta, pane_record
+from tui.cli.options import (
+    UsageError,
+    add_model_options,
+    add_sampling_options,
+    pane_configs,
+    prepare_embedded_models,
+    sampling_settings,
+)
 from tui.report import run_html, run_markdown
 from tui.safe_text import neutralize
 
@@ -34,8 +42,6 @@ REPORT_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html
 
 
 def register(subparsers) -> None:
-    from tui.cli.options import add_model_options, add_sampling_options
-
     run = subparsers.add_parser(
         "run",
         help="run a list of prompts through both models and write a comparison report",
@@ -81,8 +87,6 @@ def register(subparsers) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from tui.cli.options import UsageError, pane_configs, sampling_settings
-
     if args.repeat < 1:
         raise UsageError("invalid repeat: must be at least 1")
     report_format = REPORT_FORMATS.get(Path(args.report).suffix.lower())
@@ -104,6 +108,7 @@ def _run(args: argparse.Namespace, report_format: str, configs: list[PaneConfig]
     jsonl, store = _open_outputs(args)
     outputs = _Outputs(_new_result(args, notes, sampling), jsonl, store)
     result = outputs.result
+    prepare_embedded_models(configs)
     sessions = open_sessions(configs, sampling)
     try:
         _run_presets(sessions, [config.mode for config in configs], presets, args, sampling, outputs)

@@ -25,7 +25,7 @@ class HelpScreen(ModalScreen):
         table = Table(box=None, expand=True, show_header=True, header_style="bold")
         table.add_column("keys")
         table.add_column("action")
-        table.add_column(Text("binding id (remap in config.toml [keymap])"), style="dim")
+        table.add_column("id", style="dim")
         for keys, description, binding_id in self.rows:
             table.add_row(Text(keys), Text(description), Text(binding_id))
         with Vertical():
@@ -34,8 +34,8 @@ class HelpScreen(ModalScreen):
                 yield Static(table)
                 yield Static(
                     Text(
-                        "\nEnter sends to both panes · ctrl+j inserts a newline · 1-9 in an empty prompt fire "
-                        "presets · ctrl+p opens the command palette (every action, themes, presets).",
+                        "\nThe active pane has the highlighted border. Remap a key in config.toml: "
+                        '[keymap] with id = "keys", e.g. cycle_mode = "f2,ctrl+t".'
                     ),
                     classes="hint",
                 )

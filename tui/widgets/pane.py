@@ -17,11 +17,14 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from models.events import Finished, Notice, TextDelta, metrics_line
+from models.files.describe import describe_pane
 from models.files.info import ModelInfo
+from models.prompts import MODES
 from models.session import PaneSession
 from tui.safe_text import neutralize
 from tui.widgets.inbox import EventInbox, InboxReady
-from tui.widgets.turns import AnswerTurn, TurnNote, UserTurn
+from tui.widgets.pane_header import DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit
+from tui.widgets.turns import AnswerTurn, PaneIntro, TurnNote, UserTurn
 
 STATUS_INTERVAL_S = 0.1
 # Streamed text reaches the screen at most this often. The UI thread shares the cores with the
@@ -83,7 +86,8 @@ class ChatPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="pane-header")
-        yield VerticalScroll(classes="pane-log")
+        with VerticalScroll(classes="pane-log"):
+            yield PaneIntro()
         yield Static(Text("loading model…"), classes="pane-status")
 
     def on_mount(self) -> None:
@@ -91,21 +95,50 @@ class ChatPane(Vertical):
 
     # -- header and status ---------------------------------------------------------------------
     def refresh_header(self) -> None:
-        header = Text()
-        header.append(self.role.upper(), style="bold")
-        header.append("  ")
-        if self.info:
-            header.append(neutralize(self.info.label))
-            details = " · ".join(p for p in (self.info.size_label, self.info.quantization) if p)
+        self.query_one(".pane-header", Static).update(fit(self._header_pieces(), self._header_width()))
+        self._refresh_intro()
+
+    def _header_pieces(self) -> list[Piece]:
+        info = self.info
+        pieces = [Piece(self.role.upper(), "bold", NEVER)]
+        if info:
+            pieces.append(Piece(neutralize(info.label), "", MODEL, shrinkable=True))
+            details = " · ".join(p for p in (info.size_label, info.quantization) if p)
             if details:
-                header.append(f" · {neutralize(details)}", style="dim")
+                pieces.append(Piece(neutralize(details), "dim", DETAILS, lead=" · "))
         else:
-            header.append(neutralize(self.session.source), style="dim")
-        header.append("  mode ", style="dim")
-        header.append(self.mode, style="bold")
-        if self.info:
-            header.append(f"  {self.info.placement}", style="dim")
-        self.query_one(".pane-header", Static).update(header)
+            pieces.append(Piece(neutralize(self.session.source), "dim", MODEL, shrinkable=True))
+        pieces.append(Piece("mode ", "dim", NEVER))
+        pieces.append(Piece(self.mode, "bold", NEVER, lead=""))
+        if info:
+            pieces.append(Piece(info.placement, "dim", PLACEMENT))
+        return pieces
+
+    def _header_width(self) -> int:
+        header = self.query_one(".pane-header", Static)
+        # Before the first layout the header has no size yet: assume a wide pane, refit on resize.
+        return header.content_region.width or 200
+
+    def on_resize(self) -> None:
+        self.refresh_header()
+
+    def _refresh_intro(self) -> None:
+        intro = self.intro
+        if intro is None:
+            return
+        about = describe_pane(self.session.source, self.info)
+        text = Text()
+        text.append(neutralize(about.title), style="bold")
+        text.append(f"\n{about.kind}")
+        text.append(f"\nmode {self.mode}: ", style="bold")
+        text.append(MODES[self.mode].description)
+        intro.update(text)
+
+    @property
+    def intro(self) -> PaneIntro | None:
+        """What the pane holds, shown until its first message and again after a new conversation."""
+        found = self.conversation.query(PaneIntro)
+        return found.first() if found else None
 
     def set_status(self, message: str, kind: str = "") -> None:
         status = self.query_one(".pane-status", Static)
@@ -139,6 +172,8 @@ class ChatPane(Vertical):
 
     async def begin_turn(self, prompt: str) -> int:
         self.generation += 1
+        if self.intro is not None:
+            await self.intro.remove()
         self._answer = AnswerTurn()
         widgets = [UserTurn(prompt), self._answer]
         self._turn_widgets.append(widgets)
@@ -236,6 +271,8 @@ class ChatPane(Vertical):
         self.conversation.anchor(False)
         self._turn_widgets.clear()
         await self.conversation.remove_children()
+        await self.conversation.mount(PaneIntro())
+        self._refresh_intro()
         self._answer = None
         self.busy = False
         self._show_state()

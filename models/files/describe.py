@@ -1,0 +1,54 @@
+"""What a newcomer should read about a pane before the first message: which model it holds and what
+kind of model that is, from the catalog when the model is in it and from its metadata otherwise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.files.catalog import Catalog, CatalogModel, load_catalog
+from models.files.info import ModelInfo
+
+BASE_KIND = "A pretrained model: it continues whatever text it is given; it was never taught to follow instructions."
+CHAT_KIND = "Fine-tuned to follow instructions: it answers as an assistant (its chat template marks the turns)."
+SERVER_KIND = "Served by {server}: the server's own model, template and hardware."
+DIFFERENT_FAMILIES = (
+    "These are two different model families ({base} and {chat}), not a base and its own fine-tune: "
+    "their answers differ by more than fine-tuning."
+)
+
+
+@dataclass(frozen=True)
+class PaneIntro:
+    title: str  # which model: the catalog's title, or name · size · quantization from the file
+    kind: str  # what kind of model it is, in one sentence
+
+
+def catalog_entry(source: str, catalog: Catalog | None = None) -> CatalogModel | None:
+    """The catalog model behind a source: a catalog name (PAIR/ROLE, NAME) or embedded:NAME."""
+    catalog = catalog or load_catalog()
+    source = source.strip()
+    if source.startswith("embedded:"):
+        name = source.removeprefix("embedded:")
+        return next((m for m in catalog.all_models() if m.embedded == name), None)
+    return catalog.find_model(source)
+
+
+def describe_pane(source: str, info: ModelInfo | None, catalog: Catalog | None = None) -> PaneIntro:
+    if info is not None and info.architecture == "remote":
+        return PaneIntro(info.name, SERVER_KIND.format(server=info.path))
+    entry = catalog_entry(source, catalog)
+    title = entry.title if entry else (info.summary() if info else source)
+    if entry is not None and entry.role is not None:
+        chat = entry.role == "chat"
+    else:  # not a pair member: a chat template is what instruction tuning leaves in a GGUF
+        chat = bool(info and info.has_chat_template)
+    return PaneIntro(title, CHAT_KIND if chat else BASE_KIND)
+
+
+def pair_caveat(base: ModelInfo | None, chat: ModelInfo | None) -> str | None:
+    """One line when the base and chat panes are not one model family (the embedded pair is not)."""
+    if base is None or chat is None or "remote" in (base.architecture, chat.architecture):
+        return None
+    if base.architecture == chat.architecture:
+        return None
+    return DIFFERENT_FAMILIES.format(base=base.architecture, chat=chat.architecture)

@@ -1,0 +1,62 @@
+"""The one-line header of a pane, fitted to the pane's width.
+
+What is dropped first when a pane is narrow is decided here, once: every piece has a priority,
+and the lowest-priority pieces go until the line fits; the model's name is then shortened with an
+ellipsis. The role and the prompt mode always stay: they say which side this is and what the
+model was sent. From first dropped to last kept:
+
+    details (size, quantization)  <  placement (CPU / GPU layers)  <  model name (shortened)
+    <  role, mode (never dropped)
+
+Pieces added later (an adapter and its scale, a lens summary) take a priority in this list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+# Higher stays longer. NEVER pieces are kept whatever the width.
+NEVER = 100
+MODEL = 30
+PLACEMENT = 20
+DETAILS = 10
+SEPARATOR = "  "
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    style: str
+    priority: int
+    shrinkable: bool = False  # may be shortened with an ellipsis instead of dropped
+    lead: str = SEPARATOR  # what separates it from the piece before
+
+
+def fit(pieces: list[Piece], width: int) -> Text:
+    """The pieces in their order, without the lowest-priority ones that do not fit in ``width``."""
+    kept = list(pieces)
+
+    def length(items: list[Piece]) -> int:
+        return sum(len(p.text) for p in items) + sum(len(p.lead) for p in items[1:])
+
+    while length(kept) > width:
+        droppable = [p for p in kept if p.priority < NEVER and not p.shrinkable]
+        if not droppable:
+            break
+        kept.remove(min(droppable, key=lambda p: p.priority))
+    overflow = length(kept) - width
+    if overflow > 0:
+        kept = [_shortened(p, overflow) if p.shrinkable else p for p in kept]
+    line = Text(no_wrap=True, overflow="ellipsis")
+    for index, piece in enumerate(kept):
+        if index:
+            line.append(piece.lead, style=piece.style)
+        line.append(piece.text, style=piece.style)
+    return line
+
+
+def _shortened(piece: Piece, by: int) -> Piece:
+    keep = max(1, len(piece.text) - by - 1)
+    return Piece(piece.text[:keep] + "…", piece.style, piece.priority, piece.shrinkable, piece.lead)
