@@ -25,3 +25,10 @@ def first_field_error(err: ValidationError) -> FieldError:
     first = err.errors()[0]
     field = ".".join(str(part) for part in first["loc"])
     return FieldError(field, str(first["msg"]).removeprefix("Value error, "))
+
+
+class Cancelled(DuetError):
+    """The user stopped the work in progress (Esc, Ctrl+C); nothing is wrong with the pane."""
+
+    def __init__(self, message: str = "stopped") -> None:
+        super().__init__(message)

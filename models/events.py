@@ -48,9 +48,14 @@ class Notice:
 
 @dataclass(frozen=True)
 class Finished:
+    """The end of an answer. ``token_ids``: the generated tokens whose bytes spell ``text`` exactly
+    (what the token-shift lens scores without re-tokenizing), or None when the engine has none (a
+    server) or a stop string cut through a token (see models/engines/llama/engine.py _Answer)."""
+
     text: str
     metrics: Metrics
     error: str | None = None
+    token_ids: tuple[int, ...] | None = None
 
 
 Event = TextDelta | Notice | Finished

@@ -11,14 +11,19 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from models.engines import make_engine
 from models.engines.base import Engine, RenderedPrompt
-from models.errors import DuetError
+from models.errors import Cancelled, DuetError
 from models.events import Event, Finished, Metrics, Notice
 from models.files.info import ModelInfo
+from models.lens.pairing import caveat
+from models.lens.request import ScoreCancelled, ScoreRequest
+from models.lens.shift import ShiftResult
+from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, get_mode
 from models.settings import ModelSpec, SamplingSettings
 from models.threads import CPU_BUDGET, Lease
@@ -46,9 +51,14 @@ class _LoadsInFlight:
             self._count -= 1
             self._changed.notify_all()
 
-    def wait_until_none(self, timeout: float) -> None:
+    def wait_until_none(self, timeout: float, cancel: threading.Event | None = None) -> None:
+        deadline = time.monotonic() + timeout
         with self._changed:
-            self._changed.wait_for(lambda: self._count == 0, timeout=timeout)
+            while self._count and not (cancel is not None and cancel.is_set()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return
+                self._changed.wait(min(remaining, 0.05))  # Esc is heard within 50 ms
 
 
 LOADS_IN_FLIGHT = _LoadsInFlight()
@@ -68,6 +78,9 @@ class Turn:
     notices: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.time)
     finished_at: float | None = None
+    # The generated token ids whose bytes spell `text` exactly (Finished.token_ids), kept in the
+    # history too, so the token-shift lens of a reopened conversation is the same; None: not known.
+    token_ids: tuple[int, ...] | None = None
 
     @property
     def stopped(self) -> bool:
@@ -99,6 +112,8 @@ class PaneSession:
         self._engine: Engine | None = None  # the loaded one
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"duet-{role}")
         self._cancel = threading.Event()
+        self._warm_cancel = threading.Event()  # the latest warm job's (Esc stops warming too)
+        self._closed = False
         self._lock = threading.Lock()
         self.loading: Future | None = None
         self.warming: Future | None = None
@@ -136,22 +151,25 @@ class PaneSession:
     def warm(self) -> Future:
         """Evaluate the current mode's prompt prefix ahead of the next message (Engine.warm).
 
-        The future gives the number of tokens evaluated (0 when nothing needed it or it failed)."""
+        The future gives the number of tokens evaluated (0 when nothing needed it or it failed).
+        A warm still waiting for the worker is dropped: it was for an older mode or conversation."""
+        self._warm_cancel.set()
+        self._warm_cancel = cancel = threading.Event()
         try:
-            self.warming = self._executor.submit(self._warm)
+            self.warming = self._executor.submit(self._warm, cancel)
         except RuntimeError:  # the session is closed
             self.warming = Future()
             self.warming.set_result(0)
         return self.warming
 
-    def _warm(self) -> int:
+    def _warm(self, cancel: threading.Event) -> int:
         engine = self._engine
-        if engine is None:
+        if engine is None or cancel.is_set():
             return 0
-        LOADS_IN_FLIGHT.wait_until_none(timeout=30)
+        LOADS_IN_FLIGHT.wait_until_none(timeout=30, cancel=cancel)
         try:
             with self._claim_cores() as lease:
-                return engine.warm(get_mode(self.mode), lease)
+                return engine.warm(get_mode(self.mode), lease, cancel)
         except Exception:  # only a head start: the next message evaluates the prompt in full anyway
             return 0
 
@@ -166,6 +184,8 @@ class PaneSession:
         self.warm()
 
     def _load(self, engine: Engine) -> ModelInfo:
+        if self._closed:  # queued behind a job that was still running when the session closed
+            raise DuetError(f"the {self.role} pane was closed before its model loaded")
         with LOADS_IN_FLIGHT:
             if self._engine is not None:
                 self._engine.close()
@@ -224,13 +244,17 @@ class PaneSession:
         try:
             if self._engine is None:
                 raise DuetError(self.load_error or "the model is not loaded")
-            turn.rendered = self._engine.render(get_mode(turn.mode), turn.prompt, context, turn.sampling)
+            turn.rendered = self._engine.render(get_mode(turn.mode), turn.prompt, context, turn.sampling, cancel)
             for event in self._engine.stream(turn.rendered, turn.sampling, cancel, lease):
                 if isinstance(event, Finished):
                     turn.text, turn.metrics, turn.error = event.text, event.metrics, event.error
+                    turn.token_ids = event.token_ids
                 elif isinstance(event, Notice):
                     turn.notices.append(event.message)
                 on_event(event)
+        except Cancelled:  # Esc while the prompt was being rendered: a stopped turn, no error
+            turn.metrics = Metrics(stop_reason="cancelled")
+            on_event(Finished(turn.text, turn.metrics))
         except DuetError as err:
             turn.error = str(err)
             turn.metrics = Metrics(stop_reason="error")
@@ -250,9 +274,40 @@ class PaneSession:
 
         return self._executor.submit(run)
 
+    # -- the token-shift lens ---------------------------------------------------------------
+    def vocabulary(self) -> Future:
+        """This pane's model's Vocabulary (None when not loaded, or a server), from the worker."""
+        return self._executor.submit(lambda: self._engine.vocabulary() if self._engine is not None else None)
+
+    def score(self, request: ScoreRequest, answer_vocabulary: Future | None = None) -> Future:
+        """Score another answer (or this pane's own) with this pane's model, on this pane's worker;
+        the future gives a ShiftResult or raises DuetError (ScoreCancelled after ``cancel()``).
+
+        ``answer_vocabulary``: the answering pane's ``vocabulary()`` future, waited for on the
+        worker (ask for it before calling this, so two panes scoring each other never wait in a
+        circle). The engine leaves the pane's cache as it found it (the next answer is the same as
+        without scoring), so there is nothing to warm again.
+        """
+        self._cancel = cancel = threading.Event()
+        return self._executor.submit(self._score, request, answer_vocabulary, cancel)
+
+    def _score(self, request: ScoreRequest, answer_vocabulary: Future | None, cancel: threading.Event) -> ShiftResult:
+        engine = self._engine
+        if engine is None:
+            reason = f" ({self.load_error})" if self.load_error else ""
+            raise DuetError(f"cannot score: {self.spec.source} is not loaded{reason}")
+        if answer_vocabulary is not None:
+            request = replace(request, vocabulary=_wait_for(answer_vocabulary, cancel))
+        with self._claim_cores() as lease:
+            result = engine.score(request, cancel, lease)
+        return replace(result, caveat=caveat(request.answer_source, self.spec.source, result.same_vocabulary))
+
     def cancel(self) -> None:
-        """Stop the answer in progress; the engine notices before its next token."""
+        """Stop the answer or scoring run in progress; the engine notices before its next token
+        (or, scoring, its next chunk of positions); a decode or template render in progress stops
+        at once (Engine: Esc). Warming stops too: it is only a head start."""
         self._cancel.set()
+        self._warm_cancel.set()
 
     def pop_last_turn(self) -> Turn | None:
         with self._lock:
@@ -263,7 +318,12 @@ class PaneSession:
             self.turns.clear()
         self.warm()
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> bool:
+        """Stop the worker's job (as Esc does) and release the engine on the worker; wait at most
+        ``timeout`` seconds for that (None: as long as it takes). False when the worker is still
+        busy then: inside a model load, which llama.cpp cannot interrupt. That load is abandoned,
+        and `abandoned_workers()` tells the command to exit without waiting for it."""
+        self._closed = True
         self.cancel()
 
         def shutdown() -> None:
@@ -271,5 +331,50 @@ class PaneSession:
                 self._engine.close()
                 self._engine = None
 
-        self._executor.submit(shutdown)
-        self._executor.shutdown(wait=True)
+        try:
+            released = self._executor.submit(shutdown)
+        except RuntimeError:  # closed already
+            return True
+        self._executor.shutdown(wait=False)
+        try:
+            released.result(timeout)
+        except FutureTimeout:
+            _ABANDONED.append(f"the {self.role} pane's {self.spec.source}")
+            return False
+        return True
+
+
+_ABANDONED: list[str] = []
+# How long a command at its end (or the app at quit) waits for its panes' workers to stop: every
+# job but a load stops within half a second of Esc.
+CLOSE_TIMEOUT_S = 1.0
+
+
+def abandoned_workers() -> list[str]:
+    """The panes closed while their worker was still busy (in a load, most likely): Python would wait
+    for those threads at exit, so a command that finds any ends with os._exit once its output is
+    written and the terminal restored."""
+    return list(_ABANDONED)
+
+
+def close_sessions(sessions, timeout: float) -> bool:
+    """Close every session within ``timeout`` seconds in all (they all stop at once); False when a
+    worker was left behind (see abandoned_workers)."""
+    sessions = list(sessions)
+    for session in sessions:
+        session.cancel()
+    deadline = time.monotonic() + timeout
+    return all([session.close(max(0.0, deadline - time.monotonic())) for session in sessions])
+
+
+def _wait_for(vocabulary: Future, cancel: threading.Event) -> Vocabulary | None:
+    """The answering pane's vocabulary (None when it cannot tell or failed), Esc still heard."""
+    while True:
+        if cancel.is_set():
+            raise ScoreCancelled()
+        try:
+            return vocabulary.result(timeout=0.05)
+        except FutureTimeout:
+            continue
+        except Exception:
+            return None

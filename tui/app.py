@@ -6,25 +6,26 @@ import asyncio
 from collections.abc import Iterable
 from functools import partial
 
-from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual import events, on
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from models.engines.base import RenderedPrompt
 from models.errors import DuetError
 from models.files.describe import pair_caveat
 from models.pair import PaneConfig
 from models.presets import Preset, builtin_presets, load_presets
 from models.prompts import MODES, next_mode
-from models.session import PaneSession
+from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from tui.config import DuetConfig, load_config, presets_path
-from tui.screens.help import HelpScreen
+from tui.lens_actions import LensActions
+from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
+from tui.screens.help import HELP_TEXT, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
-from tui.screens.inspector import InspectorEntry, InspectorScreen
+from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.models import ModelsScreen
 from tui.screens.settings import SettingsScreen
 from tui.widgets.pane import ChatPane
@@ -32,35 +33,11 @@ from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
 
-# Keys that are not app bindings (the prompt box and Textual handle them), listed first in F1.
-PROMPT_KEYS = [
-    ("enter", "send the prompt to every pane", ""),
-    ("ctrl+j", "a new line in the prompt (shift+enter does not reach many terminals)", ""),
-    ("1-9", "fire that preset (in an empty prompt box; F4 lists them)", ""),
-    ("ctrl+p", "command palette: every action, every preset, themes", ""),
-]
-# What F1 says for a binding, where the footer's one word is not enough.
-HELP_TEXT = {
-    "stop_all": "stop every pane (the partial answers are kept)",
-    "stop_active": "stop the active pane only",
-    "regenerate": "answer the last prompt again, in its place",
-    "new_conversation": "new conversation (the saved one stays in the history)",
-    "switch_pane": "make the next pane active (mode, copy, stop pane and models act on it)",
-    "cycle_mode": "next prompt mode for the active pane: raw, inst, chat",
-    "inspect": "prompt inspector: exactly what each model received, with token counts",
-    "presets": "search and fire a preset",
-    "settings": "sampling settings for every pane or one",
-    "history": "saved conversations: reopen, export, delete",
-    "models": "model catalog: open a model in a pane, download one",
-    "copy_answer": "copy the active pane's last answer",
-    "help": "this screen",
-    "quit": "quit",
-}
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
-class DuetApp(App):
+class DuetApp(LensActions):
     TITLE = "Duet"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
@@ -80,6 +57,7 @@ class DuetApp(App):
         Binding("f6", "history", "History", id="history", priority=True, show=False),
         Binding("f7", "models", "Models", id="models", priority=True, show=False),
         Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True, show=False),
+        Binding("f8", "lens", "Lens", id="lens", priority=True),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -112,6 +90,7 @@ class DuetApp(App):
             self.config, self._config_error = DuetConfig(), str(err)
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
+        self.lens_after_every_turn = self.config.lens_after_every_turn
         self.presets: list[Preset] = builtin_presets()
         self.last_prompt: str | None = None  # what Ctrl+R sends again, with last_preset's sampling
         self.last_preset: Preset | None = None
@@ -212,7 +191,10 @@ class DuetApp(App):
 
     @property
     def busy(self) -> bool:
-        return any(p.busy for p in self.panes)
+        return any(p.busy or p.scoring for p in self.panes)
+
+    def _focus_prompt(self) -> None:
+        self.query_one(PromptInput).focus()
 
     def _refused_while_busy(self) -> bool:
         """True (and the user told why) when a new turn must wait for the current one."""
@@ -247,12 +229,13 @@ class DuetApp(App):
             pane.session.send(text, pane.inbox(generation), preset.apply(pane.session.sampling) if preset else None)
             for pane, generation in zip(self.panes, generations)
         ]
-        self.run_worker(self._save_when_done(text, futures, preset, replace_last))
+        self.run_worker(self._save_when_done(text, futures, preset, replace_last), group=SAVE_GROUP)
         return True
 
     async def _save_when_done(self, prompt: str, futures, preset: Preset | None, replace_last: bool) -> None:
         """Save the turn once every pane has finished (stopped and failed answers included)."""
         turns = [await asyncio.wrap_future(f) for f in futures]
+        self.run_worker(self.lens_after_turn())
         if self.history is None:
             return
         sessions = [self.sessions[p.role] for p in self.panes]
@@ -284,6 +267,12 @@ class DuetApp(App):
     def action_stop_all(self) -> None:
         for session in self.sessions.values():
             session.cancel()
+        if note := loading_note(self.sessions.values()):
+            self.notify(note, timeout=6)
+
+    async def action_quit(self) -> None:
+        """Stop every pane, save the stopped turns, exit: within 2 s (tui/quitting.py)."""
+        await stop_save_and_exit(self, self.sessions.values(), lambda: any(p.busy for p in self.panes))
 
     def action_stop_active(self) -> None:
         self.sessions[self.active_pane.role].cancel()
@@ -388,35 +377,14 @@ class DuetApp(App):
         pane.session.set_mode(mode)
         pane.refresh_header()
 
-    async def action_inspect(self) -> None:
-        draft = self.query_one(PromptInput).text
-        entries = [await self._inspect(pane.session, draft) for pane in self.panes]
-        self.push_screen(InspectorScreen(entries))
+    def action_inspect(self) -> None:
+        # A worker: rendering a draft runs on each pane's thread, and waiting for it inside the
+        # action would hold up every key behind it, Esc and quit included.
+        self.run_worker(self._inspect(self.query_one(PromptInput).text), group="inspect", exclusive=True)
 
-    @staticmethod
-    async def _inspect(session: PaneSession, draft: str) -> InspectorEntry:
-        """What one pane sent last, or would send for the draft in the prompt box."""
-        last = session.last_turn
-        if last is not None and last.rendered is not None:
-            r = last.rendered
-            note = f"{r.context_used} earlier exchange(s) included" if r.context_used else ""
-            if r.dropped_turns:
-                note += f"; {r.dropped_turns} dropped to fit the context"
-            return InspectorEntry(session.role, f"last turn · mode {r.mode} · {_token_count(r)} tokens", r.text, note)
-        if draft.strip() and session.ready:
-            try:  # rendered on the pane's worker; the UI thread only awaits it
-                future = asyncio.wrap_future(session.render_preview(draft))
-                r = await asyncio.wait_for(future, PREVIEW_TIMEOUT_S)
-            except DuetError as err:
-                return InspectorEntry(session.role, f"mode {session.mode}", "", str(err))
-            except asyncio.TimeoutError:
-                reason = f"rendering the draft took over {PREVIEW_TIMEOUT_S:g} s"
-                return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
-            return InspectorEntry(
-                session.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet"
-            )
-        reason = last.error if last is not None and last.error else (session.load_error or "nothing sent yet")
-        return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
+    async def _inspect(self, draft: str) -> None:
+        entries = await asyncio.gather(*(inspect_pane(p.session, draft, PREVIEW_TIMEOUT_S) for p in self.panes))
+        self.push_screen(InspectorScreen(list(entries)))
 
     def action_presets(self) -> None:
         self.search_commands(
@@ -477,19 +445,28 @@ class DuetApp(App):
             yield SystemCommand(
                 binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
             )
+        state = "on" if self.lens_after_every_turn else "off"
+        yield SystemCommand(
+            "Lens after every turn",
+            f"now {state}: score every answer as soon as it is done",
+            self.action_toggle_lens_after_turn,
+        )
         for preset in self.presets:
             yield SystemCommand(f"Preset: {preset.name}", _preset_help(preset), partial(self._run_preset, preset))
 
+    async def on_event(self, event: events.Event) -> None:
+        # Every key reaches the prompt box first: a paste typed as keystrokes is collected there
+        # rather than routed through Textual one key at a time (tui/widgets/key_burst.py).
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            focused = self.focused
+            if isinstance(focused, PromptInput) and focused.intercept(event):
+                return
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
-        for session in self.sessions.values():
-            session.close()
+        close_sessions(self.sessions.values(), CLOSE_TIMEOUT_S)  # a load still running is abandoned
         if self.history is not None:
             self.history.close()
-
-
-def _token_count(rendered: RenderedPrompt) -> str:
-    """A server that cannot tokenize gets an estimate, shown as such (~N)."""
-    return f"~{rendered.token_count}" if rendered.token_count_estimated else str(rendered.token_count)
 
 
 def _preset_help(preset: Preset) -> str:

@@ -21,6 +21,7 @@ class DuetConfig(BaseModel):
     """config.toml, e.g.
 
     theme = "gruvbox"
+    lens_after_every_turn = true  # the token-shift lens on every answer (F8 shows it on demand)
     [keymap]
     cycle_mode = "f2,ctrl+t"     # binding id = comma-separated keys (see the help screen for ids)
     """
@@ -29,6 +30,7 @@ class DuetConfig(BaseModel):
 
     theme: str | None = None
     keymap: dict[str, str] = {}
+    lens_after_every_turn: bool = False  # the token-shift lens on every answer as soon as it is done
 
 
 def load_config(path: Path | None = None) -> DuetConfig:

@@ -11,10 +11,21 @@ extra keywords that only one engine takes).
 Threading: an engine is owned by one `PaneSession` and only ever called from that session's worker
 thread, so a llama.cpp model is never shared between threads.
 
-Where the capabilities that are planned next belong (see ARCHITECTURE.md): scoring a text after a
-context (the token-shift lens), LoRA adapters and their scale (part of the model spec, applied in
-`load` and between turns), aborting a native decode (through the ``cancel`` event every long call
-already receives) and a GPU placement plan (decided before `load`, reported in `ModelInfo`).
+Scoring (the token-shift lens, models/lens/): an engine with ``can_score`` evaluates a given
+answer after a context and ranks every answer token in its own distribution (`score`), on the
+pane's worker like an answer, cancellable by the same kind of ``cancel`` event; `vocabulary` tells
+whether another model's token ids mean the same to it. An engine without it (a server, which does
+not return log-probabilities for a given text) raises one DuetError line instead.
+
+Where the capabilities that are planned next belong (see ARCHITECTURE.md): LoRA adapters and their
+scale (part of the model spec, applied in `load` and between turns) and a GPU placement plan
+(decided before `load`, reported in `ModelInfo`).
+
+Esc: every call that can take long (render, stream, warm, score) receives the pane's ``cancel``
+event and ends soon after it is set (Duet promises half a second): ``stream`` with stop reason
+"cancelled", the others by raising ``models.errors.Cancelled`` (ScoreCancelled for score). The
+llama engine also aborts a native decode between two graph nodes (``LlamaEngine.abort_on``).
+``load`` is the one exception: llama.cpp cannot stop a load, so a session abandons it instead.
 """
 
 from __future__ import annotations
@@ -26,8 +37,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from models.errors import DuetError
 from models.events import Event, Metrics, StopReason
 from models.files.info import ModelInfo
+from models.lens.request import ScoreRequest
+from models.lens.shift import ShiftResult
+from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, PromptMode
 from models.settings import ModelSpec, SamplingSettings
 from models.threads import Lease
@@ -57,6 +72,10 @@ class Engine(ABC):
     #: first token on. A server's work happens elsewhere: it gets None.
     uses_local_cores: ClassVar[bool] = False
 
+    #: Whether `score` works: the engine can evaluate a given text after a context and read its
+    #: logits at every position. Without it `score` raises DuetError with one line saying why.
+    can_score: ClassVar[bool] = False
+
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.info: ModelInfo | None = None  # set by load()
@@ -67,10 +86,17 @@ class Engine(ABC):
 
     @abstractmethod
     def render(
-        self, mode: PromptMode, text: str, context: Sequence[Exchange], sampling: SamplingSettings
+        self,
+        mode: PromptMode,
+        text: str,
+        context: Sequence[Exchange],
+        sampling: SamplingSettings,
+        cancel: threading.Event | None = None,
     ) -> RenderedPrompt:
         """What ``mode`` sends for ``text`` after the earlier exchanges ``context``, with its token
-        count; the oldest exchanges are left out when they do not fit (dropped_turns says how many)."""
+        count; the oldest exchanges are left out when they do not fit (dropped_turns says how many).
+        A model's chat template is bounded in time, memory and output (a DuetError line when it
+        exceeds them); Cancelled when ``cancel`` is set while it renders."""
 
     @abstractmethod
     def stream(
@@ -83,11 +109,31 @@ class Engine(ABC):
         do not use local cores, or a caller that lets the engine claim one itself).
         """
 
-    def warm(self, mode: PromptMode, lease: Lease | None = None) -> int:
+    def warm(self, mode: PromptMode, lease: Lease | None = None, cancel: threading.Event | None = None) -> int:
         """The cached prompt prefix: evaluate now what ``mode`` puts before any user text, so the next
         message starts after it. Returns the number of tokens evaluated (0: nothing to do, or this
-        engine cannot cache). Answers must be the same as without warming."""
+        engine cannot cache). Answers must be the same as without warming. ``cancel``: as render."""
         return 0
+
+    def score(self, request: ScoreRequest, cancel: threading.Event, lease: Lease | None = None) -> ShiftResult:
+        """Score ``request.answer`` after ``request.prompt`` rendered in ``request.mode``: per answer
+        token its rank, p, top alternatives and class (models/lens/shift.py has the definitions).
+
+        Uses the answer's own ``token_ids`` when ``request.vocabulary`` is this model's and they
+        spell the answer, else re-tokenizes the text (the result says so). ``cancel`` is checked
+        between chunks of the evaluation (ScoreCancelled when set). Afterwards the next answer is
+        token for token what it would have been without scoring.
+        """
+        if self.uses_local_cores:
+            reason = "this pane's engine cannot score a text token by token"
+        else:
+            reason = "the server does not return log-probabilities for a given text"
+        raise DuetError(f"cannot score with {self.spec.source}: {reason}")
+
+    def vocabulary(self) -> Vocabulary | None:
+        """This model's vocabulary (size and a digest of its token texts), or None when the engine
+        cannot tell (a server). Cached: cheap after the first call."""
+        return None
 
     def close(self) -> None:
         """Release the model or connection; the engine is not used again."""

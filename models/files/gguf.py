@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from models.errors import DuetError
+from models.files.gguf_checks import check_header
 
 GGUF_MAGIC = b"GGUF"
 _SCALARS = {
@@ -32,6 +33,15 @@ _STRING, _ARRAY = 8, 9
 _U64 = struct.Struct("<Q")
 # Arrays longer than this (token lists, merges) are skipped and only their length is kept.
 _MAX_KEPT_ARRAY = 64
+# Bounds on what a header may declare, so that a hostile file is one clear line before anything
+# is allocated or looped over, and before llama.cpp (which would try) reads it. Each is far above
+# any real model: Gemma 3's 262,144-token vocabulary is the largest array (its whole header is
+# 6 MiB), chat templates are a few KiB, models have at most a few thousand tensors and 60 keys.
+MAX_METADATA_ENTRIES = 10_000
+MAX_ARRAY_LENGTH = 1 << 22  # 4,194,304
+MAX_STRING_BYTES = 1 << 20  # 1 MiB: a key, a value, one string in an array
+MAX_METADATA_BYTES = 256 << 20
+MAX_TENSORS = 100_000
 
 # ggml tensor type -> (elements per block, bytes per block)
 _GGML_BLOCKS = {
@@ -109,9 +119,10 @@ FILE_TYPES = {
 
 @dataclass(frozen=True)
 class ArrayInfo:
-    """A metadata array too long to keep: only its element count."""
+    """A metadata array too long to keep: its element count and element type."""
 
     length: int
+    item_type: int = _STRING
 
 
 @dataclass
@@ -122,40 +133,59 @@ class GGUFHeader:
     tensor_count: int = 0
     file_size: int = 0
     data_end: int | None = None  # where the last tensor ends; None if a tensor type is unknown
+    array_types: dict[str, int] = field(default_factory=dict)  # element type of every array value
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
 
 
 class _Reader:
+    """Reads the header with every length checked against what is left of the file (and Duet's
+    bounds) before anything is allocated or looped over."""
+
     def __init__(self, buf: mmap.mmap | bytes, path: Path):
-        self.buf, self.pos, self.path = buf, 0, path
+        self.buf, self.pos, self.path, self.end = buf, 0, path, len(buf)
 
     def _take(self, fmt: str) -> Any:
         size = struct.calcsize(fmt)
-        if self.pos + size > len(self.buf):
+        if self.pos + size > self.end:
             raise _Truncated
         (value,) = struct.unpack_from(fmt, self.buf, self.pos)
         self.pos += size
         return value
 
-    def string(self) -> str:
+    def count(self, what: str, at_least_bytes: int, bound: int) -> int:
+        """A count of ``what`` (each at least ``at_least_bytes`` long), checked against the bytes
+        left in the file and against ``bound``."""
         n = self._take("<Q")
-        if self.pos + n > len(self.buf):
-            raise _Truncated
+        if n * at_least_bytes > self.end - self.pos:
+            raise _Corrupt(f"it declares {n:,} {what}, more than its {self.end:,} bytes can hold")
+        if n > bound:
+            raise _Corrupt(f"it declares {n:,} {what}; Duet reads at most {bound:,} (real models have far fewer)")
+        return n
+
+    def string(self, what: str = "metadata key") -> str:
+        n = self._take("<Q")
+        if n > self.end - self.pos:
+            raise _Corrupt(f"a {what} claims {n:,} bytes, more than the file holds after it")
+        if n > MAX_STRING_BYTES:
+            raise _Corrupt(f"a {what} is {n:,} bytes long; Duet reads at most {MAX_STRING_BYTES:,}")
         raw = bytes(self.buf[self.pos : self.pos + n])
         self.pos += n
-        return raw.decode("utf-8", errors="replace")
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Corrupt(f"a {what} is not UTF-8 text ({raw[:40]!r}), which GGUF requires") from None
 
     def skip_string(self) -> None:
         n = self._take("<Q")
         self.pos += n
-        if self.pos > len(self.buf):
+        if self.pos > self.end:
             raise _Truncated
 
     def _skip_strings(self, count: int) -> None:
         # Hot loop: a vocabulary holds up to ~260k strings, and this runs on every model load.
-        buf, pos, end, unpack = self.buf, self.pos, len(self.buf), _U64.unpack_from
+        buf, pos, end, unpack = self.buf, self.pos, self.end, _U64.unpack_from
         for _ in range(count):
             if pos + 8 > end:
                 raise _Truncated
@@ -164,27 +194,29 @@ class _Reader:
             raise _Truncated
         self.pos = pos
 
-    def value(self, vtype: int) -> Any:
+    def value(self, vtype: int, key: str, header: GGUFHeader) -> Any:
         if vtype in _SCALARS:
             return self._take(_SCALARS[vtype])
         if vtype == _STRING:
-            return self.string()
-        if vtype == _ARRAY:
-            item_type = self._take("<I")
-            length = self._take("<Q")
-            if length <= _MAX_KEPT_ARRAY:
-                return [self.value(item_type) for _ in range(length)]
+            return self.string(f"metadata value ({key})")
+        if vtype != _ARRAY:
+            raise _Corrupt(f"unknown metadata value type {vtype} ({key})")
+        item_type = self._take("<I")
+        if item_type not in _SCALARS and item_type != _STRING:
+            kind = "arrays" if item_type == _ARRAY else f"unknown type {item_type}"
+            raise _Corrupt(f"{key} is an array of {kind}, which llama.cpp cannot read")
+        item_size = 8 if item_type == _STRING else struct.calcsize(_SCALARS[item_type])
+        length = self.count(f"elements in {key}", item_size, MAX_ARRAY_LENGTH)
+        header.array_types[key] = item_type
+        if length <= _MAX_KEPT_ARRAY:
             if item_type == _STRING:
-                self._skip_strings(length)
-            elif item_type in _SCALARS:
-                self.pos += struct.calcsize(_SCALARS[item_type]) * length
-            else:
-                for _ in range(length):
-                    self.value(item_type)
-            if self.pos > len(self.buf):
-                raise _Truncated
-            return ArrayInfo(length)
-        raise _Corrupt(f"unknown metadata value type {vtype}")
+                return [self.string(f"string in {key}") for _ in range(length)]
+            return [self._take(_SCALARS[item_type]) for _ in range(length)]
+        if item_type == _STRING:
+            self._skip_strings(length)
+        else:
+            self.pos += item_size * length
+        return ArrayInfo(length, item_type)
 
 
 class _Truncated(Exception):
@@ -207,9 +239,11 @@ def read_header(path: Path) -> GGUFHeader:
         raise DuetError(f"model file {path} is empty (0 bytes); download it again")
     try:
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            return _parse(buf, path, size)
+            header = _parse(buf, path, size)
     except PermissionError:
         raise DuetError(f"model file {path} is not readable; check its permissions") from None
+    check_header(header)
+    return header
 
 
 def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFHeader:
@@ -222,35 +256,47 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFHeader:
         if version not in (2, 3):
             raise DuetError(f"{path} is GGUF version {version}, which Duet cannot read; use GGUF v2 or v3")
         tensor_count = reader._take("<Q")
-        kv_count = reader._take("<Q")
+        kv_count = reader.count("metadata entries", 13, MAX_METADATA_ENTRIES)
+        if tensor_count * 32 > size or tensor_count > MAX_TENSORS:
+            raise _Corrupt(f"it declares {tensor_count:,} tensors, more than a {size:,}-byte file can hold")
         header = GGUFHeader(path=path, version=version, tensor_count=tensor_count, file_size=size)
         for _ in range(kv_count):
             key = reader.string()
-            header.metadata[key] = reader.value(reader._take("<I"))
-        data_end = 0
-        known = True
-        for _ in range(tensor_count):
-            reader.skip_string()
-            n_dims = reader._take("<I")
-            elements = 1
-            for _ in range(n_dims):
-                elements *= reader._take("<Q")
-            ttype = reader._take("<I")
-            offset = reader._take("<Q")
-            block = _GGML_BLOCKS.get(ttype)
-            if block is None:
-                known = False
-                data_end = max(data_end, offset)
-            else:
-                data_end = max(data_end, offset + elements // block[0] * block[1])
-        alignment = header.get("general.alignment", 32) or 32
-        data_start = -(-reader.pos // alignment) * alignment
-        limit = data_start + data_end
-        header.data_end = limit if known else None
+            header.metadata[key] = reader.value(reader._take("<I"), key, header)
+            if reader.pos > MAX_METADATA_BYTES:
+                raise _Corrupt(f"its metadata is over {MAX_METADATA_BYTES >> 20} MiB (real models have under 40 MiB)")
+        header.data_end = _tensor_end(reader, header, tensor_count)
     except _Truncated:
         raise DuetError(f"model file {path} is truncated inside its header; download it again") from None
     except _Corrupt as err:
-        raise DuetError(f"model file {path} is corrupt ({err}); download it again") from None
-    if limit > size:
-        raise DuetError(f"model file {path} is truncated ({size:,} of {limit:,} bytes); download it again")
+        raise DuetError(f"model file {path} is corrupt: {err}; download it again or use another file") from None
+    if header.data_end is not None and header.data_end > size:
+        raise DuetError(f"model file {path} is truncated ({size:,} of {header.data_end:,} bytes); download it again")
     return header
+
+
+def _tensor_end(reader: _Reader, header: GGUFHeader, tensor_count: int) -> int | None:
+    """Where the last tensor's data ends (None when a tensor type is unknown to Duet)."""
+    data_end = 0
+    known = True
+    for _ in range(tensor_count):
+        reader.skip_string()
+        n_dims = reader._take("<I")
+        if n_dims > 4:  # GGML_MAX_DIMS
+            raise _Corrupt(f"a tensor has {n_dims} dimensions; llama.cpp allows at most 4")
+        elements = 1
+        for _ in range(n_dims):
+            elements *= reader._take("<Q")
+        ttype = reader._take("<I")
+        offset = reader._take("<Q")
+        block = _GGML_BLOCKS.get(ttype)
+        if block is None:
+            known = False
+            data_end = max(data_end, offset)
+        else:
+            data_end = max(data_end, offset + elements // block[0] * block[1])
+    alignment = header.get("general.alignment", 32)
+    if not isinstance(alignment, int) or not 0 < alignment <= 1 << 20:
+        alignment = 32
+    data_start = -(-reader.pos // alignment) * alignment
+    return data_start + data_end if known else None

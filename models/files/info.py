@@ -48,7 +48,8 @@ class ModelInfo(BaseModel):
 
 
 def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
-    arch = str(header.get("general.architecture", "unknown"))
+    # Every value is typed by the file, not by its key: a field of the wrong type is left out.
+    arch = _text(header.get("general.architecture")) or "unknown"
     template = header.get("tokenizer.chat_template")
     file_type = header.get("general.file_type")
     quant = FILE_TYPES.get(file_type) if isinstance(file_type, int) else None
@@ -59,11 +60,11 @@ def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
         path=str(header.path),
         label=label,
         architecture=arch,
-        name=str(header.get("general.name") or label),
-        size_label=header.get("general.size_label"),
+        name=_text(header.get("general.name")) or label,
+        size_label=_text(header.get("general.size_label")),
         quantization=quant,
-        context_length=header.get(f"{arch}.context_length"),
-        n_layers=header.get(f"{arch}.block_count"),
+        context_length=_positive_int(header.get(f"{arch}.context_length")),  # range-checked by gguf_checks
+        n_layers=_positive_int(header.get(f"{arch}.block_count")),
         has_chat_template=isinstance(template, str) and bool(template.strip()),
         chat_template=template if isinstance(template, str) else None,
         file_size=header.file_size,
@@ -72,4 +73,8 @@ def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
 
 
 def _positive_int(value) -> int | None:
-    return value if isinstance(value, int) and value > 0 else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -35,7 +35,8 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
 
     ``turn`` is None when the pane's model failed to load. With ``extended`` the record also
     carries what history and reports keep: the model source, sampling settings, notices,
-    timestamps, and the prompt token count and total time in ``metrics``.
+    timestamps, the prompt token count and total time in ``metrics``, and the answer's generated
+    ``token_ids`` (None when not known; the token-shift lens scores them after a reopen).
     """
     model = pane_model(session)
     if turn is None:
@@ -56,6 +57,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
                 notices=[],
                 started_at=None,
                 finished_at=None,
+                token_ids=None,
             )
         return record
     record = {
@@ -80,6 +82,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
             notices=list(turn.notices),
             started_at=iso_time(turn.started_at),
             finished_at=iso_time(turn.finished_at),
+            token_ids=list(turn.token_ids) if turn.token_ids is not None else None,
         )
     return record
 

@@ -65,7 +65,13 @@ def _restored_turn(turn: dict, pane: dict) -> Turn:
         notices=list(pane.get("notices") or []),
         started_at=parse_time(pane.get("started_at")) or parse_time(turn["created"]) or 0.0,
         finished_at=parse_time(pane.get("finished_at")),
+        token_ids=_restored_token_ids(pane),
     )
+
+
+def _restored_token_ids(pane: dict) -> tuple[int, ...] | None:
+    ids = pane.get("token_ids")
+    return tuple(ids) if isinstance(ids, list) else None
 
 
 def _restored_sampling(pane: dict) -> SamplingSettings:

@@ -14,8 +14,8 @@ from models.store.records import iso_time, parse_time
 
 INSERT_PANE = """INSERT INTO turn_panes (turn_id, position, role, model, mode, rendered_prompt, text,
     error, ttft_s, tokens, tokens_per_s, stop_reason, sampling, started_at, finished_at,
-    source, notices, prompt_tokens, total_s)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    source, notices, prompt_tokens, total_s, token_ids)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
@@ -41,7 +41,22 @@ def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
         json.dumps(list(pane.get("notices") or [])),
         int(metrics.get("prompt_tokens", 0)),
         float(metrics.get("total_s", 0.0)),
+        _token_ids_column(pane.get("token_ids")),
     )
+
+
+def _token_ids_column(ids) -> str | None:
+    return None if ids is None else json.dumps([int(i) for i in ids], separators=(",", ":"))
+
+
+def _token_ids(value: str | None) -> list[int] | None:
+    if not value:
+        return None
+    try:
+        ids = json.loads(value)
+    except ValueError:
+        return None
+    return ids if isinstance(ids, list) and all(isinstance(i, int) for i in ids) else None
 
 
 def pane_list(panes: list[dict]) -> str:
@@ -101,6 +116,7 @@ def pane_dict(p: sqlite3.Row) -> dict:
         "notices": json.loads(p["notices"] or "[]"),
         "started_at": iso_time(p["started_at"]),
         "finished_at": iso_time(p["finished_at"]),
+        "token_ids": _token_ids(p["token_ids"]),
     }
 
 

@@ -14,7 +14,9 @@ from models.errors import DuetError
 # Each migration takes the database from version (index) to version (index + 1).
 # Version 1 was the first layout; version 2 added conversation kinds (app/ask/run) and free-form
 # metadata, turn labels (which preset / repeat a batch turn was) and per-pane source, notices,
-# prompt token count and total time.
+# prompt token count and total time. Version 3 keeps each answer's generated token ids (a JSON
+# list, NULL when not known: older rows, server panes), so a reopened conversation's token-shift
+# lens scores the same tokens.
 MIGRATIONS: list[list[str]] = [
     [  # 0 -> 1
         """CREATE TABLE conversations (
@@ -60,6 +62,9 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE turn_panes ADD COLUMN prompt_tokens INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE turn_panes ADD COLUMN total_s REAL NOT NULL DEFAULT 0",
         "CREATE INDEX conversations_by_update ON conversations (updated_at)",
+    ],
+    [  # 2 -> 3
+        "ALTER TABLE turn_panes ADD COLUMN token_ids TEXT",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

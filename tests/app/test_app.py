@@ -140,6 +140,7 @@ async def test_mode_key_changes_what_the_inspector_shows():
         await type_and_send(pilot, DOG)
         await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
         await pilot.press("f3")
+        await wait_until(pilot, lambda: isinstance(app.screen, InspectorScreen), 10, "inspector open")
         screen = app.screen
         assert isinstance(screen, InspectorScreen)
         entries = {role: (heading, text) for role, heading, text, _ in screen.entries}

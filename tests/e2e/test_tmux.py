@@ -37,6 +37,9 @@ def test_duet_in_tmux(tmp_path):
     try:
         wait_for(session, lambda s: s.count("ready") >= 2)
         tmux("send-keys", "-t", session, "-l", "Tell me how to train my dog to sit")
+        # tmux types the text in one go, as a paste: an Enter right behind it would be part of it
+        # (tui/widgets/key_burst.py); a person pauses before sending.
+        time.sleep(0.5)
         tmux("send-keys", "-t", session, "Enter")
         screen = wait_for(session, lambda s: s.count("■ TTFT") >= 2)
         assert screen.count("› Tell me how to train my dog to sit") == 2

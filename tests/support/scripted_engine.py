@@ -40,7 +40,7 @@ class ScriptedEngine(Engine):
         )
         return self.info
 
-    def render(self, mode, text, context, sampling) -> RenderedPrompt:
+    def render(self, mode, text, context, sampling, cancel=None) -> RenderedPrompt:
         return RenderedPrompt(mode=mode.name, text=text, token_count=len(text.split()), context_used=0, dropped_turns=0)
 
     def stream(self, prompt, sampling, cancel: threading.Event, lease=None):

@@ -11,9 +11,10 @@ from concurrent.futures import Future
 from models.errors import DuetError
 from models.events import Event, Finished, TextDelta
 from models.pair import open_sessions
-from models.session import EventSink, PaneSession
+from models.session import CLOSE_TIMEOUT_S, EventSink, PaneSession, close_sessions
 from models.store.records import pane_record
 from tui.cli.options import pane_configs, prepare_embedded_models, sampling_settings, wait_for_load
+from tui.cli.shift import Shift, add_to_records, print_summaries, score_turns
 from tui.report import metrics_text
 from tui.safe_text import neutralize
 
@@ -32,27 +33,18 @@ def ask(args: argparse.Namespace) -> int:
             return 1
     prepare_embedded_models(configs)
     sessions = open_sessions(configs, sampling)
-    interrupted = False
+    shifts: dict[str, Shift] = {}
     try:
-        events: queue.Queue = queue.Queue()
-        futures: list[Future | None] = []
-        for session in sessions:
-            if wait_for_load(session) is None:
-                futures.append(session.send(args.prompt, _queue_sink(events, session.role)))
-            else:
-                futures.append(None)
-        try:
-            if sys.stdout.isatty() and not args.json:
-                _live_view(sessions, events, futures)
-            turns = [f.result() if f is not None else None for f in futures]
-        except KeyboardInterrupt:  # keep what was generated: the answers end as "cancelled"
-            interrupted = True
-            for session in sessions:
-                session.cancel()
-            turns = [f.result() if f is not None else None for f in futures]
+        turns, interrupted = _answer(sessions, args)
+        if args.shift and not interrupted:
+            try:
+                shifts = score_turns(sessions)
+            except KeyboardInterrupt:
+                interrupted = True
+                for session in sessions:
+                    session.cancel()
     finally:
-        for session in sessions:
-            session.close()
+        close_sessions(sessions, CLOSE_TIMEOUT_S)
     save_error = None
     if store is not None:
         try:
@@ -62,10 +54,13 @@ def ask(args: argparse.Namespace) -> int:
         except DuetError as err:
             save_error = str(err)
     panes = [pane_record(s, t) for s, t in zip(sessions, turns)]
+    if args.shift:
+        add_to_records(panes, shifts)
     if args.json:
         print(json.dumps({"panes": panes}, ensure_ascii=True, indent=2))
     else:
         _print_panes(panes)
+        print_summaries(shifts)
     failed = [p for p in panes if p["error"]]
     for pane in failed:
         print(f"duet: {pane['role']} pane: {pane['error']}", file=sys.stderr)
@@ -75,6 +70,25 @@ def ask(args: argparse.Namespace) -> int:
         print("duet: interrupted; the partial answers were kept", file=sys.stderr)
         return 130
     return 1 if failed or save_error else 0
+
+
+def _answer(sessions: list[PaneSession], args: argparse.Namespace) -> tuple[list, bool]:
+    """Every loaded pane answers the prompt; (turns, whether Ctrl+C stopped them)."""
+    events: queue.Queue = queue.Queue()
+    futures: list[Future | None] = []
+    for session in sessions:
+        if wait_for_load(session) is None:
+            futures.append(session.send(args.prompt, _queue_sink(events, session.role)))
+        else:
+            futures.append(None)
+    try:
+        if sys.stdout.isatty() and not args.json:
+            _live_view(sessions, events, futures)
+        return [f.result() if f is not None else None for f in futures], False
+    except KeyboardInterrupt:  # keep what was generated: the answers end as "cancelled"
+        for session in sessions:
+            session.cancel()
+        return [f.result() if f is not None else None for f in futures], True
 
 
 def _queue_sink(events: queue.Queue, role: str) -> EventSink:

@@ -8,6 +8,7 @@ import sys
 
 from models.files.info import ModelInfo
 from models.pair import open_sessions
+from models.session import CLOSE_TIMEOUT_S, close_sessions
 from models.settings import SamplingSettings
 from tui.cli.options import pane_configs, prepare_embedded_models, wait_for_load
 from tui.safe_text import neutralize
@@ -23,8 +24,7 @@ def info(args: argparse.Namespace) -> int:
             error = wait_for_load(session)
             results.append((session, error))
     finally:
-        for session in sessions:
-            session.close()
+        close_sessions(sessions, CLOSE_TIMEOUT_S)
     if args.json:
         payload = [
             {

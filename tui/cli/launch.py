@@ -6,6 +6,7 @@ import argparse
 
 from models.errors import DuetError
 from models.pair import open_sessions
+from models.session import CLOSE_TIMEOUT_S, close_sessions
 from tui.cli.options import UsageError, pane_configs, prepare_embedded_models, sampling_settings
 
 
@@ -29,8 +30,7 @@ def build_app(args: argparse.Namespace):
 
         return DuetApp(configs, sampling, resume=resume, started=started)
     except BaseException:
-        for session in started.values():
-            session.close()
+        close_sessions(started.values(), CLOSE_TIMEOUT_S)
         raise
 
 

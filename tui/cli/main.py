@@ -42,6 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_sampling_options(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     ask.add_argument("--no-save", action="store_true", help="do not save this exchange to the history")
+    ask.add_argument(
+        "--shift",
+        action="store_true",
+        help="add the token-shift lens: each answer scored by the other pane's model (a 'shift' object per pane in --json)",
+    )
 
     info = sub.add_parser("info", help="show both models' metadata", allow_abbrev=False)
     add_model_options(info, modes=False)
@@ -89,6 +94,30 @@ def main(argv: list[str] | None = None) -> int:
     # subparser sets needs_network=True) may. Set before huggingface_hub is ever imported.
     if not getattr(args, "needs_network", False):
         os.environ["HF_HUB_OFFLINE"] = "1"
+    status = _dispatch(args)
+    _exit_now_if_abandoned(status)
+    return status
+
+
+def _exit_now_if_abandoned(status: int) -> None:
+    """A pane's worker still inside a model load (llama.cpp cannot stop one) would hold the process
+    at exit, when Python joins its threads: with the output written, the history saved and the
+    terminal restored, end the process without waiting for it."""
+    from models.session import abandoned_workers
+
+    left = abandoned_workers()
+    if not left:
+        return
+    print(f"duet: not waiting for {', '.join(left)} to finish loading (llama.cpp cannot stop a load)", file=sys.stderr)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "func", None) is not None:
             return args.func(args)

@@ -16,7 +16,7 @@ from models.errors import DuetError
 from models.pair import PaneConfig, open_sessions
 from models.presets import Preset, resolve_prompts
 from models.prompts import MODE_NAMES
-from models.session import PaneSession
+from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from models.store.private_files import open_private, write_private
@@ -116,8 +116,7 @@ def _run(args: argparse.Namespace, report_format: str, configs: list[PaneConfig]
         result["interrupted"] = True
         result["notes"].append("The run was interrupted; the report holds the prompts finished before that.")
     finally:
-        for session in sessions:
-            session.close()
+        close_sessions(sessions, CLOSE_TIMEOUT_S)
         outputs.close()
     if not result["panes"]:
         result["panes"] = [pane_meta(s) for s in sessions]

@@ -12,6 +12,32 @@ from textual.widgets import Static
 
 from tui.screens.modal_css import MODAL_CSS
 
+# Keys that are not app bindings (the prompt box and Textual handle them), listed first in F1.
+PROMPT_KEYS = [
+    ("enter", "send the prompt to every pane", ""),
+    ("ctrl+j", "a new line in the prompt (shift+enter does not reach many terminals)", ""),
+    ("1-9", "fire that preset (in an empty prompt box; F4 lists them)", ""),
+    ("ctrl+p", "command palette: every action, every preset, themes", ""),
+]
+# What F1 says for a binding, where the footer's one word is not enough.
+HELP_TEXT = {
+    "stop_all": "stop every pane (the partial answers are kept)",
+    "stop_active": "stop the active pane only",
+    "regenerate": "answer the last prompt again, in its place",
+    "new_conversation": "new conversation (the saved one stays in the history)",
+    "switch_pane": "make the next pane active (mode, copy, stop pane and models act on it)",
+    "cycle_mode": "next prompt mode for the active pane: raw, inst, chat",
+    "inspect": "prompt inspector: exactly what each model received, with token counts",
+    "presets": "search and fire a preset",
+    "settings": "sampling settings for every pane or one",
+    "history": "saved conversations: reopen, export, delete",
+    "models": "model catalog: open a model in a pane, download one",
+    "copy_answer": "copy the active pane's last answer",
+    "lens": "token-shift lens on the active pane's last answer: how the other model ranked each token (again: close)",
+    "help": "this screen",
+    "quit": "quit",
+}
+
 
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import NamedTuple
 
 from rich.text import Text
@@ -11,6 +12,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from models.engines.base import RenderedPrompt
+from models.errors import DuetError
+from models.session import PaneSession
 from tui.safe_text import neutralize
 from tui.screens.modal_css import MODAL_CSS
 
@@ -50,3 +54,31 @@ class InspectorScreen(ModalScreen):
                     # Shown verbatim: control characters made visible, newlines kept.
                     yield Static(Text(neutralize(text)), classes="prompt-text")
             yield Static("Esc closes", classes="hint")
+
+
+async def inspect_pane(session: PaneSession, draft: str, timeout_s: float) -> InspectorEntry:
+    """What one pane sent last, or would send for the draft in the prompt box."""
+    last = session.last_turn
+    if last is not None and last.rendered is not None:
+        r = last.rendered
+        note = f"{r.context_used} earlier exchange(s) included" if r.context_used else ""
+        if r.dropped_turns:
+            note += f"; {r.dropped_turns} dropped to fit the context"
+        return InspectorEntry(session.role, f"last turn · mode {r.mode} · {_token_count(r)} tokens", r.text, note)
+    if draft.strip() and session.ready:
+        try:  # rendered on the pane's worker; the UI thread only awaits it
+            future = asyncio.wrap_future(session.render_preview(draft))
+            r = await asyncio.wait_for(future, timeout_s)
+        except DuetError as err:
+            return InspectorEntry(session.role, f"mode {session.mode}", "", str(err))
+        except asyncio.TimeoutError:
+            reason = f"rendering the draft took over {timeout_s:g} s"
+            return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
+        return InspectorEntry(session.role, f"draft · mode {r.mode} · {_token_count(r)} tokens", r.text, "not sent yet")
+    reason = last.error if last is not None and last.error else (session.load_error or "nothing sent yet")
+    return InspectorEntry(session.role, f"mode {session.mode}", "", reason)
+
+
+def _token_count(rendered: RenderedPrompt) -> str:
+    """A server that cannot tokenize gets an estimate, shown as such (~N)."""
+    return f"~{rendered.token_count}" if rendered.token_count_estimated else str(rendered.token_count)

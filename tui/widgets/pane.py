@@ -19,10 +19,12 @@ from textual.widgets import Static
 from models.events import Finished, Notice, TextDelta, metrics_line
 from models.files.describe import describe_pane
 from models.files.info import ModelInfo
+from models.lens.shift import ShiftResult
 from models.prompts import MODES
 from models.session import PaneSession
 from tui.safe_text import neutralize
 from tui.widgets.inbox import EventInbox, InboxReady
+from tui.widgets.lens import LensView
 from tui.widgets.pane_header import DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit
 from tui.widgets.turns import AnswerTurn, PaneIntro, TurnNote, UserTurn
 
@@ -57,7 +59,9 @@ class ChatPane(Vertical):
     class Loaded(Message):
         """The session's load finished (its info or load_error says how); posted from its worker."""
 
-    busy: reactive[bool] = reactive(False)
+    busy: reactive[bool] = reactive(False)  # answering
+    scoring = False  # its model is scoring another pane's answer (the lens)
+    last_status: tuple[str, str] = ("", "")
 
     def __init__(self, session: PaneSession, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -141,6 +145,7 @@ class ChatPane(Vertical):
         return found.first() if found else None
 
     def set_status(self, message: str, kind: str = "") -> None:
+        self.last_status = (message, kind)
         status = self.query_one(".pane-status", Static)
         classes = f"pane-status {kind}".strip()
         if set(classes.split()) != set(status.classes):
@@ -157,6 +162,17 @@ class ChatPane(Vertical):
         self.refresh_header()
         self._show_state()
 
+    def begin_scoring(self, what: str) -> tuple[str, str]:
+        """This pane's model scores ``what``; returns the status line to put back afterwards."""
+        before = self.last_status
+        self.scoring = True
+        self.set_status(f"● scoring {what} (Esc stops)", "-busy")
+        return before
+
+    def end_scoring(self, status: tuple[str, str]) -> None:
+        self.scoring = False
+        self.set_status(*status)
+
     def _show_state(self) -> None:
         """The idle status line: the load error, or ready and where the model runs."""
         if self.load_error:
@@ -164,13 +180,55 @@ class ChatPane(Vertical):
         elif self.info:
             self.set_status(f"ready · {self.info.placement}")
 
-    # -- turns --------------------------------------------------------------------------------
     @property
     def conversation(self) -> VerticalScroll:
         """The scrolling column of turns."""
         return self.query_one(".pane-log", VerticalScroll)
 
+    # -- the lens -------------------------------------------------------------------------------
+    @property
+    def lens(self) -> LensView | None:
+        found = self.conversation.query(LensView)
+        return found.first() if found else None
+
+    def _last_answer(self) -> AnswerTurn | None:
+        for widgets in reversed(self._turn_widgets):
+            for widget in widgets:
+                if isinstance(widget, AnswerTurn):
+                    return widget
+        return None
+
+    async def show_lens(self, result: ShiftResult, focus: bool = True) -> LensView:
+        """The last answer as the scoring model saw it, in the answer's place (F8 again restores it)."""
+        await self.hide_lens()
+        answer = self._last_answer()
+        lens = LensView(result)
+        if answer is not None:
+            for widget in (*answer.frozen, answer):
+                widget.display = False
+            await self.conversation.mount(lens, after=answer)
+        else:
+            await self.conversation.mount(lens)
+        if focus:
+            lens.focus()
+        lens.scroll_visible(animate=False)
+        return lens
+
+    async def hide_lens(self) -> bool:
+        """Close the lens, showing the answer again; False when none was open."""
+        lens = self.lens
+        if lens is None:
+            return False
+        await lens.remove()
+        answer = self._last_answer()
+        if answer is not None:
+            for widget in (*answer.frozen, answer):
+                widget.display = True
+        return True
+
+    # -- turns --------------------------------------------------------------------------------
     async def begin_turn(self, prompt: str) -> int:
+        await self.hide_lens()
         self.generation += 1
         if self.intro is not None:
             await self.intro.remove()
@@ -197,6 +255,8 @@ class ChatPane(Vertical):
         with self.app.batch_update():  # the whole batch and the scroll: one screen refresh
             at_bottom = self.conversation.is_vertical_scroll_end
             for event in events:
+                if not self.conversation.is_attached:  # the app is closing: ctrl+q while answering
+                    return
                 await self._apply(message.inbox.generation, event)
             self._follow(at_bottom)
 

@@ -5,19 +5,26 @@ from __future__ import annotations
 import codecs
 import threading
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 from models.engines.base import AnswerClock, Engine, RenderedPrompt
-from models.engines.llama import runtime
-from models.engines.llama.chat_templates import chat_renderer_for
+from models.engines.llama import runtime, scoring
+from models.engines.llama.abort import AbortSwitch, DecodeAborted
+from models.engines.llama.chat_templates import TemplateRenderer, chat_renderer_for
 from models.engines.llama.stops import find_stop, held_back
+from models.engines.llama.vocabulary import model_vocabulary
 from models.errors import DuetError
 from models.events import Event, Finished, Notice, StopReason, TextDelta
 from models.files.gguf import read_header
 from models.files.info import ModelInfo, model_info_from_header
 from models.files.sources import resolve_source
-from models.prompts import ChatRenderer, Exchange, PromptMode
+from models.lens.grouping import group_characters
+from models.lens.request import ScoreRequest
+from models.lens.shift import ShiftResult
+from models.lens.vocabulary import Vocabulary
+from models.prompts import ChatRenderer, Exchange, PromptMode, get_mode
 from models.settings import DEFAULT_SEED, SamplingSettings, default_threads_per_model
 from models.threads import CPU_BUDGET, Lease
 
@@ -27,12 +34,15 @@ if TYPE_CHECKING:
 
 class LlamaEngine(Engine):
     uses_local_cores = True  # draws on CPU_BUDGET while it computes (see models/threads.py)
+    can_score = True  # models/engines/llama/scoring.py
 
     def __init__(self, spec) -> None:
         super().__init__(spec)
         self._llama: Llama | None = None
-        self._chat: ChatRenderer | None = None
+        self._chat: TemplateRenderer | None = None
+        self._abort: AbortSwitch | None = None  # Esc inside a decode (abort.py)
         self._threads: int | None = None  # the thread count llama.cpp runs with now
+        self._vocabulary: Vocabulary | None = None
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> ModelInfo:
@@ -74,6 +84,7 @@ class LlamaEngine(Engine):
         info.n_threads = self.spec.n_threads
         info.cpu_cores = CPU_BUDGET.cores
         self._threads = n_threads
+        self._abort = AbortSwitch(lib, self._llama._ctx.ctx)
         self._chat = chat_renderer_for(self._llama, info, self.spec.chat_format)
         self.info = info
         return info
@@ -88,14 +99,20 @@ class LlamaEngine(Engine):
         return self._require().tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
 
     def render(
-        self, mode: PromptMode, text: str, context: Sequence[Exchange], sampling: SamplingSettings
+        self,
+        mode: PromptMode,
+        text: str,
+        context: Sequence[Exchange],
+        sampling: SamplingSettings,
+        cancel: threading.Event | None = None,
     ) -> RenderedPrompt:
         llama = self._require()
         n_ctx = llama.n_ctx()
         context = list(context)
         dropped = 0
+        chat = self._chat_for(cancel)
         while True:
-            built = mode.build(text, context, self._chat)
+            built = mode.build(text, context, chat)
             tokens = self.tokenize(built.text, built.add_bos)
             fits = len(tokens) + sampling.max_tokens <= n_ctx
             if fits or not built.uses_context or not context:
@@ -117,6 +134,18 @@ class LlamaEngine(Engine):
             add_bos=built.add_bos,
             stop=built.stop,
         )
+
+    def _chat_for(self, cancel: threading.Event | None) -> ChatRenderer | None:
+        """Chat mode's renderer for one call: a template render hears Esc too."""
+        return partial(self._chat, cancel=cancel) if self._chat is not None else None
+
+    def abort_on(self, cancel: threading.Event) -> AbstractContextManager[None]:
+        """Inside this block, setting ``cancel`` stops a llama_decode between two graph nodes
+        (milliseconds, even in a 512-token batch); the decode then raises DecodeAborted. Every
+        long native call runs inside one: generating, warming, scoring."""
+        if self._abort is None:
+            raise DuetError("the model is not loaded yet; wait for it to finish loading")
+        return self._abort.on(cancel)
 
     # -- cores ---------------------------------------------------------------------------------
     @contextmanager
@@ -153,14 +182,19 @@ class LlamaEngine(Engine):
         with self._cores(lease) as cores:
             self._apply_threads(cores)
             try:
-                stop_reason = yield from self._generate(llama, prompt, sampling, cancel, cores, answer, clock)
+                with self.abort_on(cancel):
+                    stop_reason = yield from self._generate(llama, prompt, sampling, cancel, cores, answer, clock)
+            except DecodeAborted:  # Esc inside a decode (a long prompt's, most often)
+                stop_reason = "cancelled"
+                llama._requires_eval = True  # the logits are the aborted batch's: never sample them
             except Exception as err:  # llama.cpp failures must end the turn, never the pane
                 yield from answer.finish(decode_rest=True)
                 metrics = clock.metrics(answer.tokens, "error", prompt.token_count)
-                yield Finished(answer.text, metrics, f"generation failed: {err}")
+                yield Finished(answer.text, metrics, f"generation failed: {err}", answer.token_ids())
                 return
         yield from answer.finish(decode_rest=stop_reason != "stop")
-        yield Finished(answer.text, clock.metrics(answer.tokens, stop_reason, prompt.token_count))
+        metrics = clock.metrics(answer.tokens, stop_reason, prompt.token_count)
+        yield Finished(answer.text, metrics, token_ids=answer.token_ids())
 
     def _generate(
         self,
@@ -197,7 +231,7 @@ class LlamaEngine(Engine):
                     stop_reason = "eos"
                     break
                 clock.last = now
-                if answer.add(llama.detokenize([token])):
+                if answer.add(token, llama.detokenize([token])):
                     stop_reason = "stop"
                     break
                 yield from answer.flush((clock, now))
@@ -209,34 +243,76 @@ class LlamaEngine(Engine):
         return stop_reason
 
     # -- warming -----------------------------------------------------------------------------
-    def warm(self, mode: PromptMode, lease: Lease | None = None) -> int:
+    def warm(self, mode: PromptMode, lease: Lease | None = None, cancel: threading.Event | None = None) -> int:
         """Evaluate now the part of ``mode``'s prompt that comes before the user's text.
 
         A chat template puts a system prompt and role headers first (24 tokens for SmolLM2 where
         "Hello" is 1), so reading them while the user is still typing takes most of the time to
-        first token off the first message. Returns how many tokens were evaluated.
+        first token off the first message. Returns how many tokens were evaluated; Esc
+        (``cancel``) stops it within a graph node (DecodeAborted) or a template render (Cancelled).
         """
         llama = self._require()
-        if self.info is not None and self.info.sliding_window:
-            # Evaluating the prompt in two parts changes Gemma 3's answers (measured): keep them
-            # identical to a cold evaluation rather than faster.
-            return 0
-        probes = []
-        for text in _WARM_PROBES:
-            built = mode.build(text, [], self._chat)
-            probes.append(self.tokenize(built.text, built.add_bos))
-        prefix = _common_prefix(probes)
-        if len(prefix) < 2:  # nothing ahead of the text but BOS: not worth a decode
+        cancel = cancel or threading.Event()
+        prefix = self._warm_prefix(mode, cancel)
+        if not prefix:
             return 0
         if llama.n_tokens == len(prefix) and llama._input_ids[: len(prefix)].tolist() == prefix:
             return 0
-        with self._cores(lease) as cores:
+        with self._cores(lease) as cores, self.abort_on(cancel):
             self._apply_threads(cores)
             llama.reset()
             llama.eval(prefix)
         return len(prefix)
 
+    def _warm_prefix(self, mode: PromptMode, cancel: threading.Event | None = None) -> list[int]:
+        """The tokens ``mode`` puts before any user text, which warm evaluates ahead ([]: none)."""
+        if self.info is not None and self.info.sliding_window:
+            # Evaluating the prompt in two parts changes Gemma 3's answers (measured): keep them
+            # identical to a cold evaluation rather than faster.
+            return []
+        probes, chat = [], self._chat_for(cancel)
+        for text in _WARM_PROBES:
+            built = mode.build(text, [], chat)
+            probes.append(self.tokenize(built.text, built.add_bos))
+        prefix = _common_prefix(probes)
+        return prefix if len(prefix) >= 2 else []  # BOS alone is not worth a decode
+
+    # -- scoring (the token-shift lens) -------------------------------------------------------
+    def vocabulary(self) -> Vocabulary:
+        if self._vocabulary is None:
+            self._vocabulary = model_vocabulary(self._require(), self.info.path if self.info else "")
+        return self._vocabulary
+
+    def score(self, request: ScoreRequest, cancel: threading.Event, lease: Lease | None = None) -> ShiftResult:
+        llama = self._require()
+        answer = scoring.answer_tokens(llama, request, self.vocabulary())
+        label = self.info.label if self.info else self.spec.source
+        scores = []
+        if answer.ids:
+            # the render drops the oldest exchanges (chat mode) until the answer fits after them
+            mode = get_mode(request.mode)
+            prompt = self.render(mode, request.prompt, request.context, SamplingSettings(max_tokens=len(answer.ids)))
+            # The context is read in the parts an answer's prompt is (the warmed prefix, then the
+            # rest): llama.cpp's logits depend on how a sequence is split into decodes.
+            prefix = self._warm_prefix(mode)
+            split = len(prefix) if prefix and list(prompt.tokens[: len(prefix)]) == prefix else 0
+            with self._cores(lease) as cores:
+                self._apply_threads(cores)
+                between = lambda: self._apply_threads(cores)  # noqa: E731
+                scores = scoring.score_tokens(llama, prompt.tokens, split, answer, request.exact, cancel, between)
+        return ShiftResult(
+            scored_by=label,
+            context_mode=request.mode,
+            tokens=tuple(group_characters(answer.pieces, scores)),
+            retokenized=answer.retokenized,
+            same_vocabulary=answer.same_vocabulary,
+            note=answer.note,
+        )
+
     def close(self) -> None:
+        if self._chat is not None:
+            self._chat.close()  # the template's helper process
+            self._chat = None
         if self._llama is not None:
             self._llama.close()
             self._llama = None
@@ -244,7 +320,14 @@ class LlamaEngine(Engine):
 
 class _Answer:
     """The text of one answer as it grows: bytes decoded to whole characters, stop strings cut off,
-    and only what can no longer turn into a stop string streamed out."""
+    and only what can no longer turn into a stop string streamed out.
+
+    It also keeps the answer's token ids (for the token-shift lens): every token added, less the
+    ones a stop string cut. A stop string removes the token that completes it and every token that
+    ends after the cut (those held back as a possible start of it). ``token_ids`` gives the kept
+    ids only when their bytes spell the kept text exactly; a token the cut went through, which
+    leaves part of its text in the answer, makes it None, and the lens tokenizes the text again.
+    """
 
     def __init__(self, stops: tuple[str, ...]) -> None:
         self.stops = stops
@@ -252,16 +335,31 @@ class _Answer:
         self.text = ""  # everything generated so far (a stop string is cut off when it appears)
         self.tokens = 0
         self._emitted = 0  # how much of `text` has been streamed out
+        self._ids: list[int] = []
+        self._pieces: list[bytes] = []  # the kept tokens' bytes
+        self._ends: list[int] = []  # len(text) once each kept token was added
 
-    def add(self, piece: bytes) -> bool:
-        """Append one token's bytes; True when a stop string ended the answer."""
+    def add(self, token: int, piece: bytes) -> bool:
+        """Append one token (its id and bytes); True when a stop string ended the answer."""
         self.tokens += 1
         self.text += self._decoder.decode(piece)
+        self._ids.append(token)
+        self._pieces.append(piece)
+        self._ends.append(len(self.text))
         hit = find_stop(self.text, self.stops, self._emitted)
         if hit is None:
             return False
         self.text = self.text[:hit]
+        while self._ends and self._ends[-1] > hit:  # the tokens that made up the stop string
+            self._ids.pop()
+            self._pieces.pop()
+            self._ends.pop()
         return True
+
+    def token_ids(self) -> tuple[int, ...] | None:
+        """The kept token ids, or None when they do not spell the kept text exactly."""
+        spelled = b"".join(self._pieces).decode("utf-8", errors="replace")
+        return tuple(self._ids) if spelled == self.text else None
 
     def flush(self, live: tuple[AnswerClock, float]) -> Iterator[TextDelta]:
         """Stream out what can no longer become a stop string, with live progress for the status line."""

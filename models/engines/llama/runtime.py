@@ -5,6 +5,11 @@ model loads. That is process-wide: with two panes loading in two threads, one th
 the other's /dev/null and lose the terminal for good, and while the TUI draws, frames vanish. So the
 fd juggling is replaced by a no-op and llama.cpp's log goes to a callback that keeps recent lines
 in memory (they make load errors explainable) and prints nothing.
+
+llama-cpp-python also compiles every chat template a GGUF carries, in this process, while the
+model loads (for its create_chat_completion, which Duet never calls). A template is a stranger's
+code, and Duet renders it only in a bounded helper process (template_sandbox.py), so the
+formatter llama-cpp-python's loader sees keeps the template as text and compiles nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +34,31 @@ class _NoSuppress(contextlib.AbstractContextManager):
         return None
 
 
+class _UncompiledTemplate:
+    """What Llama() gets instead of a Jinja2ChatFormatter: the template, never compiled."""
+
+    def __init__(self, template: str, **_ignored) -> None:
+        self.template = template
+
+    def to_chat_handler(self):
+        def refuse(*_args, **_kwargs):
+            raise RuntimeError("Duet renders chat templates in its sandbox, not through llama-cpp-python")
+
+        return refuse
+
+
+class _ChatFormatsCompilingNothing:
+    """llama_cpp.llama_chat_format as llama_cpp.llama sees it, less the in-process template compiler."""
+
+    Jinja2ChatFormatter = _UncompiledTemplate
+
+    def __init__(self, module: ModuleType) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+
 def llama_cpp() -> ModuleType:
     """The llama_cpp module, imported once, quiet and thread-safe."""
     global _module, _log_callback
@@ -40,6 +70,7 @@ def llama_cpp() -> ModuleType:
 
             for patched in (llama_module, internals):  # module globals, looked up at each load
                 vars(patched)["suppress_stdout_stderr"] = _NoSuppress
+            vars(llama_module)["llama_chat_format"] = _ChatFormatsCompilingNothing(llama_module.llama_chat_format)
 
             @module.llama_log_callback
             def _keep(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:

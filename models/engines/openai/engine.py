@@ -209,7 +209,12 @@ class OpenAIEngine(Engine):
         return prompt if isinstance(prompt, str) else None
 
     def render(
-        self, mode: PromptMode, text: str, history: Sequence[Exchange], sampling: SamplingSettings
+        self,
+        mode: PromptMode,
+        text: str,
+        history: Sequence[Exchange],
+        sampling: SamplingSettings,
+        cancel: threading.Event | None = None,  # the server renders: nothing long happens here
     ) -> RenderedPrompt:
         self._require()
         captured: list[list[dict]] = []

@@ -1,0 +1,85 @@
+"""Who scores whom, and the one line a view shows when the two models are not a base and its own
+fine-tune.
+
+- The chat pane's answer is scored by the base pane's model, the base pane's answer by the chat
+  pane's model, and any other pane's (a third pane's) answer by the base pane's model.
+- Catalog pairs are a base and its own fine-tune. The embedded pair is a catalog pair of two
+  different families (Gemma 3 and SmolLM2, different vocabularies): its lens measures how two
+  models differ, not what fine-tuning did, and says so. For panes that are no catalog pair, the
+  caveat is "different models" when their vocabularies differ, and nothing when they match.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.errors import DuetError
+from models.files.catalog import CatalogModel, load_catalog, parse_hf_spec
+from models.files.sources import EMBEDDED_PREFIX
+
+DIFFERENT_FAMILIES = (
+    "different model families (not a base and its own fine-tune): "
+    "this shows how two models differ, not what fine-tuning changed"
+)
+DIFFERENT_MODELS = (
+    "different models (their vocabularies differ): this shows how two models differ, not what fine-tuning changed"
+)
+UNKNOWN_VOCABULARY = (
+    "the answering model's vocabulary is unknown (a server): "
+    "this may show how two models differ rather than what fine-tuning changed"
+)
+
+
+def scorer_role(answer_role: str, roles: Sequence[str]) -> str | None:
+    """The role of the pane whose model scores ``answer_role``'s answer, among ``roles`` (None when
+    that pane is not there)."""
+    wanted = "chat" if answer_role == "base" else "base"
+    return wanted if wanted in roles else None
+
+
+def catalog_model(source: str) -> CatalogModel | None:
+    """The catalog model a pane source names or points at (a catalog name, its embedded:NAME or
+    hf: origin at any revision, or a local file with the catalog file's name), or None."""
+    source = source.strip()
+    catalog = load_catalog()
+    found = catalog.find_model(source)
+    if found is not None:
+        return found
+    for model in catalog.all_models():
+        if _same_origin(model, source):
+            return model
+    return None
+
+
+def _same_origin(model: CatalogModel, source: str) -> bool:
+    if source.startswith(EMBEDDED_PREFIX):
+        return model.embedded == source[len(EMBEDDED_PREFIX) :]
+    hub = model.hub_file
+    if hub is None:
+        return False
+    if source.startswith("hf:"):
+        try:
+            wanted = parse_hf_spec(source)
+        except DuetError:
+            return False
+        return (wanted.repo, wanted.file) == (hub.repo, hub.file)
+    return source.lower().endswith(".gguf") and Path(source).name == hub.file
+
+
+def same_catalog_pair(a_source: str, b_source: str) -> bool:
+    """Whether the two sources are the two sides of one catalog pair."""
+    a, b = catalog_model(a_source), catalog_model(b_source)
+    return a is not None and b is not None and a.pair is not None and a.pair == b.pair and a.role != b.role
+
+
+def caveat(answer_source: str, scorer_source: str, same_vocabulary: bool | None) -> str | None:
+    """The one line to show with a lens of ``answer_source``'s answer scored by ``scorer_source``,
+    or None when the two are a base and its own fine-tune (or the same model)."""
+    if answer_source.strip() == scorer_source.strip():
+        return None
+    if same_catalog_pair(answer_source, scorer_source):
+        return DIFFERENT_FAMILIES if same_vocabulary is False else None
+    if same_vocabulary is None:
+        return UNKNOWN_VOCABULARY
+    return DIFFERENT_MODELS if not same_vocabulary else None
