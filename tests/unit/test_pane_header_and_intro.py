@@ -21,8 +21,8 @@ def test_wide_pane_shows_everything_in_order():
 
 def test_details_go_first_then_placement_then_the_name_shrinks():
     assert fit(PIECES, 60).plain == "BASE  Llama-2-7B-Chat-GGUF  mode chat  GPU 33/33 layers"
-    assert fit(PIECES, 40).plain == "BASE  Llama-2-7B-Chat-GGUF  mode chat"
-    narrow = fit(PIECES, 30).plain
+    assert fit(PIECES, 50).plain == "BASE  Llama-2-7B-Cha…  mode chat  GPU 33/33 layers"  # the name shrinks first
+    narrow = fit(PIECES, 30).plain  # then the placement goes, and the name shrinks further
     assert narrow == "BASE  Llama-2-7B-C…  mode chat" and len(narrow) == 30
     assert fit(PIECES, 10).plain.startswith("BASE") and "mode chat" in fit(PIECES, 10).plain
 

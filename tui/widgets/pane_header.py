@@ -5,8 +5,8 @@ and the lowest-priority pieces go until the line fits; the model's name is then 
 ellipsis. The role and the prompt mode always stay: they say which side this is and what the
 model was sent. From first dropped to last kept:
 
-    details (size, quantization)  <  placement (CPU / GPU layers)  <  model name (shortened)
-    <  role, mode (never dropped)
+    details (size, quantization)  <  model name (shortened, down to MIN_NAME characters)
+    <  placement (CPU / GPU layers / server)  <  role, mode (never dropped)
 
 Pieces added later (an adapter and its scale, a lens summary) take a priority in this list.
 """
@@ -19,9 +19,10 @@ from rich.text import Text
 
 # Higher stays longer. NEVER pieces are kept whatever the width.
 NEVER = 100
-MODEL = 30
-PLACEMENT = 20
+PLACEMENT = 40
+MODEL = 30  # shrinks (to MIN_NAME) before anything above it is dropped
 DETAILS = 10
+MIN_NAME = 8
 SEPARATOR = "  "
 
 
@@ -45,7 +46,12 @@ def fit(pieces: list[Piece], width: int) -> Text:
         droppable = [p for p in kept if p.priority < NEVER and not p.shrinkable]
         if not droppable:
             break
-        kept.remove(min(droppable, key=lambda p: p.priority))
+        lowest = min(droppable, key=lambda p: p.priority)
+        if lowest.priority > MODEL:  # the name may shrink (to MIN_NAME) before this one goes
+            room = sum(max(0, len(p.text) - MIN_NAME) for p in kept if p.shrinkable)
+            if length(kept) - room <= width:
+                break
+        kept.remove(lowest)
     overflow = length(kept) - width
     if overflow > 0:
         kept = [_shortened(p, overflow) if p.shrinkable else p for p in kept]
@@ -58,5 +64,7 @@ def fit(pieces: list[Piece], width: int) -> Text:
 
 
 def _shortened(piece: Piece, by: int) -> Piece:
+    if by <= 0:
+        return piece
     keep = max(1, len(piece.text) - by - 1)
     return Piece(piece.text[:keep] + "…", piece.style, piece.priority, piece.shrinkable, piece.lead)
