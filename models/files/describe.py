@@ -4,9 +4,12 @@ kind of model that is, from the catalog when the model is in it and from its met
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from models.files.catalog import Catalog, CatalogModel, load_catalog
+from models.errors import DuetError
+from models.files.catalog import CatalogModel, load_catalog, parse_hf_spec
 from models.files.info import ModelInfo
+from models.files.sources import EMBEDDED_PREFIX
 
 BASE_KIND = "A pretrained model: it continues whatever text it is given; it was never taught to follow instructions."
 CHAT_KIND = "Fine-tuned to follow instructions: it answers as an assistant (its chat template marks the turns)."
@@ -23,20 +26,39 @@ class PaneIntro:
     kind: str  # what kind of model it is, in one sentence
 
 
-def catalog_entry(source: str, catalog: Catalog | None = None) -> CatalogModel | None:
-    """The catalog model behind a source: a catalog name (PAIR/ROLE, NAME) or embedded:NAME."""
-    catalog = catalog or load_catalog()
+def catalog_model(source: str) -> CatalogModel | None:
+    """The catalog model a pane source names or points at (a catalog name, its embedded:NAME or
+    hf: origin at any revision, or a local file with the catalog file's name), or None."""
     source = source.strip()
-    if source.startswith("embedded:"):
-        name = source.removeprefix("embedded:")
-        return next((m for m in catalog.all_models() if m.embedded == name), None)
-    return catalog.find_model(source)
+    catalog = load_catalog()
+    found = catalog.find_model(source)
+    if found is not None:
+        return found
+    for model in catalog.all_models():
+        if _same_origin(model, source):
+            return model
+    return None
 
 
-def describe_pane(source: str, info: ModelInfo | None, catalog: Catalog | None = None) -> PaneIntro:
+def _same_origin(model: CatalogModel, source: str) -> bool:
+    if source.startswith(EMBEDDED_PREFIX):
+        return model.embedded == source[len(EMBEDDED_PREFIX) :]
+    hub = model.hub_file
+    if hub is None:
+        return False
+    if source.startswith("hf:"):
+        try:
+            wanted = parse_hf_spec(source)
+        except DuetError:
+            return False
+        return (wanted.repo, wanted.file) == (hub.repo, hub.file)
+    return source.lower().endswith(".gguf") and Path(source).name == hub.file
+
+
+def describe_pane(source: str, info: ModelInfo | None) -> PaneIntro:
     if info is not None and info.architecture == "remote":
         return PaneIntro(info.name, SERVER_KIND.format(server=info.path))
-    entry = catalog_entry(source, catalog)
+    entry = catalog_model(source)
     title = entry.title if entry else (info.summary() if info else source)
     if entry is not None and entry.role is not None:
         chat = entry.role == "chat"

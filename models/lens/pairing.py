@@ -12,11 +12,8 @@ fine-tune.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
-from models.errors import DuetError
-from models.files.catalog import CatalogModel, load_catalog, parse_hf_spec
-from models.files.sources import EMBEDDED_PREFIX
+from models.files.describe import catalog_model
 
 DIFFERENT_FAMILIES = (
     "different model families (not a base and its own fine-tune): "
@@ -36,35 +33,6 @@ def scorer_role(answer_role: str, roles: Sequence[str]) -> str | None:
     that pane is not there)."""
     wanted = "chat" if answer_role == "base" else "base"
     return wanted if wanted in roles else None
-
-
-def catalog_model(source: str) -> CatalogModel | None:
-    """The catalog model a pane source names or points at (a catalog name, its embedded:NAME or
-    hf: origin at any revision, or a local file with the catalog file's name), or None."""
-    source = source.strip()
-    catalog = load_catalog()
-    found = catalog.find_model(source)
-    if found is not None:
-        return found
-    for model in catalog.all_models():
-        if _same_origin(model, source):
-            return model
-    return None
-
-
-def _same_origin(model: CatalogModel, source: str) -> bool:
-    if source.startswith(EMBEDDED_PREFIX):
-        return model.embedded == source[len(EMBEDDED_PREFIX) :]
-    hub = model.hub_file
-    if hub is None:
-        return False
-    if source.startswith("hf:"):
-        try:
-            wanted = parse_hf_spec(source)
-        except DuetError:
-            return False
-        return (wanted.repo, wanted.file) == (hub.repo, hub.file)
-    return source.lower().endswith(".gguf") and Path(source).name == hub.file
 
 
 def same_catalog_pair(a_source: str, b_source: str) -> bool:

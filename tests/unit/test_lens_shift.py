@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from models.errors import DuetError
+from models.files.describe import catalog_model
 from models.lens.grouping import group_characters, piece_text
 from models.lens.pairing import (
     DIFFERENT_FAMILIES,
     DIFFERENT_MODELS,
     UNKNOWN_VOCABULARY,
-    catalog_model,
     caveat,
     scorer_role,
 )

@@ -175,11 +175,11 @@ def prepare_embedded_models(configs: list[PaneConfig]) -> None:
     """The first run after an install joins the embedded base model's four chunks into the cache
     (about a second, more on a slow disk): say so on the terminal, with progress, before the app
     or the command starts, instead of a silent pause."""
-    from models.files.describe import catalog_entry
+    from models.files.describe import catalog_model
     from models.files.embedded import EMBEDDED, GEMMA_NAME, assemble_gemma, gemma_needs_assembly
 
     def is_gemma(source: str) -> bool:
-        entry = catalog_entry(source)
+        entry = catalog_model(source)
         return source.strip() == f"embedded:{GEMMA_NAME}" or (entry is not None and entry.embedded == GEMMA_NAME)
 
     if not any(is_gemma(c.spec.source) for c in configs) or not gemma_needs_assembly():
