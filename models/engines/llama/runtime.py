@@ -17,7 +17,9 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import os
 import threading
+from pathlib import Path
 from types import ModuleType
 
 _lock = threading.Lock()
@@ -78,8 +80,46 @@ def llama_cpp() -> ModuleType:
 
             _log_callback = _keep
             module.llama_log_set(_log_callback, ctypes.c_void_p(0))
+            _without_amx_weights(module)
             _module = module
         return _module
+
+
+def _without_amx_weights(module: ModuleType) -> None:
+    """Keep model weights out of llama.cpp's AMX buffers when the build has AMX kernels.
+
+    A build from source targets the machine it is built on (GGML_NATIVE), so on a Xeon with AMX
+    it puts every quantized weight in an "AMX" extra buffer. On the 2-core Xeon VMs this project
+    is built and tested on, the first decode through those kernels crashes the process with a
+    segmentation fault (bare llama-cpp-python too: `Llama(...)` then any completion), for both
+    embedded models; without the extra buffer types the same build answers normally. The extra
+    buffers are an optimisation (weights repacked for the CPU's widest kernels), so they are
+    turned off for AMX builds only; DUET_LLAMA_EXTRA_BUFFERS=1 turns them back on.
+    """
+    if os.environ.get("DUET_LLAMA_EXTRA_BUFFERS") == "1" or not amx_build(module):
+        return
+    defaults = module.llama_cpp.llama_model_default_params
+
+    def model_params_without_extra_buffers():
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+
+    # llama_cpp.llama reads the function from the llama_cpp.llama_cpp module at every load
+    module.llama_cpp.llama_model_default_params = model_params_without_extra_buffers
+
+
+def amx_build(module: ModuleType) -> bool:
+    """Whether the CPU backend llama-cpp-python loaded was compiled with AMX kernels."""
+    folder = Path(module.__file__ or "").parent / "lib"
+    for name in ("libggml-cpu.so", "libggml-cpu.dylib", "ggml-cpu.dll"):
+        if (folder / name).exists():
+            try:
+                library = ctypes.CDLL(str(folder / name))
+                return bool(library.ggml_cpu_has_amx_int8())
+            except (OSError, AttributeError):
+                return False
+    return False
 
 
 def recent_log_error() -> str | None:
