@@ -15,6 +15,7 @@ from collections import Counter
 from statistics import mean
 
 from models.events import metrics_line
+from tui import shift_report
 from tui.safe_text import neutralize
 
 # Inline text is never at the start of a line here, so list and heading markers need no escaping.
@@ -119,6 +120,8 @@ def _md_pane(pane: dict) -> list[str]:
         out += ["*(stopped before the end)*", ""]
     for notice in pane.get("notices") or []:
         out += [f"> {md_inline(notice)}", ""]
+    for line in shift_report.pane_lines(pane):
+        out += [f"> {md_inline(line)}", ""]
     return out
 
 
@@ -208,6 +211,11 @@ def run_markdown(result: dict) -> str:
         out += ["## Summary", ""]
         out += _md_table(_SUMMARY_HEAD, [_summary_cells(r) for r in summarize([i["panes"] for i in result["items"]])])
         out.append("")
+    shift_rows = shift_report.aggregate(result["items"])
+    if shift_rows:
+        out += ["## Token shift", "", md_inline(shift_report.LEGEND), ""]
+        out += _md_table(shift_report.AGGREGATE_HEAD, [shift_report.aggregate_cells(r) for r in shift_rows])
+        out.append("")
     for item in result["items"]:
         status = f"**Status: {md_inline(item['status'])}**" if item["status"] != "ok" else None
         out += _md_turn(_item_heading(item, result), item["prompt"], item["panes"], status)
@@ -246,7 +254,10 @@ def _html_pane(pane: dict) -> str:
     ]
     if pane.get("error"):
         parts.append(f'<p class="failed">Failed: {h(pane["error"])}</p>')
-    if pane.get("text"):
+    lens = shift_report.answer_html(pane)
+    if lens is not None:
+        parts.append(lens)
+    elif pane.get("text"):
         parts.append(f"<pre>{h(pane['text'])}</pre>")
     elif not pane.get("error"):
         parts.append('<p class="meta">(empty answer)</p>')
@@ -254,6 +265,8 @@ def _html_pane(pane: dict) -> str:
         parts.append('<p class="meta">(stopped before the end)</p>')
     for notice in pane.get("notices") or []:
         parts.append(f'<p class="meta">{h(notice)}</p>')
+    for line in shift_report.pane_lines(pane):
+        parts.append(f'<p class="meta">{h(line)}</p>')
     parts.append("</div>")
     return "\n".join(parts)
 
@@ -267,7 +280,7 @@ def run_html(result: dict) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{h(result['title'])}</title>",
-        f"<style>{_CSS}</style>",
+        f"<style>{_CSS}{shift_report.CSS}</style>",
         "</head><body>",
         f"<h1>{h(result['title'])}</h1>",
         '<ul class="meta">',
@@ -291,6 +304,7 @@ def run_html(result: dict) -> str:
         for row in summarize([i["panes"] for i in result["items"]]):
             body.append("<tr>" + "".join(f"<td>{h(c)}</td>" for c in _summary_cells(row)) + "</tr>")
         body.append("</tbody></table>")
+    body.extend(_html_shift_table(result["items"]))
     for item in result["items"]:
         title = f"{item['index']}. {item['name']}"
         if result["repeat"] > 1:
@@ -303,3 +317,17 @@ def run_html(result: dict) -> str:
         body.extend(_html_pane(p) for p in item["panes"])
         body.append("</div></section>")
     return "\n".join(head + body + ["</body></html>", ""])
+
+
+def _html_shift_table(items: list[dict]) -> list[str]:
+    """The run's token-shift aggregate (only with --shift) and the legend of the styled answers."""
+    rows = shift_report.aggregate(items)
+    if not rows:
+        return []
+    out = ["<h2>Token shift</h2>", shift_report.legend_html()]
+    out.append("<table><thead><tr>" + "".join(f"<th>{h(c)}</th>" for c in shift_report.AGGREGATE_HEAD))
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{h(c)}</td>" for c in shift_report.aggregate_cells(row)) + "</tr>")
+    out.append("</tbody></table>")
+    return out

@@ -168,4 +168,5 @@ class ShiftResult:
             "summary": self.summary().as_dict(),
             "tokens": [t.as_dict() for t in self.tokens],
             "most_shifted": [s.as_dict() for s in self.most_shifted(most)],
+            "caveat": self.caveat,
         }

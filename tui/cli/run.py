@@ -29,6 +29,7 @@ from tui.cli.options import (
     prepare_embedded_models,
     sampling_settings,
 )
+from tui.cli.shift import add_to_records, score_turns
 from tui.report import run_html, run_markdown
 from tui.safe_text import neutralize
 
@@ -83,6 +84,12 @@ def register(subparsers) -> None:
     run.add_argument("--report", required=True, metavar="FILE", help="the report to write: FILE.md or FILE.html")
     run.add_argument("--jsonl", metavar="FILE", help="also write one JSON line per run to FILE, as each finishes")
     run.add_argument("--no-save", action="store_true", help="do not save the run to the history")
+    run.add_argument(
+        "--shift",
+        action="store_true",
+        help="score every answer with the other pane's model (the token-shift lens): each prompt's summary "
+        "and the run's unshifted / marginal / shifted table in the report",
+    )
     run.set_defaults(func=run_command)
 
 
@@ -283,7 +290,22 @@ def _run_one(
         item = _item(index, preset, repeat, seed, panes)
         item["status"] = "stopped"
         raise _Interrupted(item) from None
+    if args.shift:
+        _add_shift(sessions, panes, _item(index, preset, repeat, seed, panes))
     return _item(index, preset, repeat, seed, panes)
+
+
+def _add_shift(sessions: list[PaneSession], panes: list[dict], item: dict) -> None:
+    """Every answer of this prompt scored by its scoring pane's model, onto its record; a Ctrl+C
+    while scoring keeps the answers (unscored) and stops the run."""
+    try:
+        shifts = score_turns(sessions)
+    except KeyboardInterrupt:
+        for session in sessions:
+            session.cancel()
+        item["status"] = "stopped"
+        raise _Interrupted(item) from None
+    add_to_records(panes, shifts)
 
 
 class _Interrupted(KeyboardInterrupt):
