@@ -27,11 +27,20 @@ MODEL_ID = "smollm2"
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10,"  # the model keeps counting: a long answer to cut into
 
 
+# llama_cpp.server as `python -m` runs it, with the one change Duet makes to every llama.cpp load on
+# a build with AMX kernels (models/engines/llama/runtime.py: without it the first decode segfaults
+# on this project's machines).
+SERVER_MAIN = (
+    "import llama_cpp, runpy; from models.engines.llama.runtime import keep_weights_out_of_amx; "
+    "keep_weights_out_of_amx(llama_cpp); runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)"
+)
+
+
 def _start_server(model: Path, port: int, log: Path) -> subprocess.Popen:
     cmd = [
         sys.executable,
-        "-m",
-        "llama_cpp.server",
+        "-c",
+        SERVER_MAIN,
         "--model",
         str(model),
         "--model_alias",
@@ -45,7 +54,8 @@ def _start_server(model: Path, port: int, log: Path) -> subprocess.Popen:
         "--n_threads",
         "1",
     ]
-    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+    root = Path(__file__).resolve().parents[2]  # SERVER_MAIN imports models/
+    proc = subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True, cwd=root)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:

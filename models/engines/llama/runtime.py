@@ -80,12 +80,12 @@ def llama_cpp() -> ModuleType:
 
             _log_callback = _keep
             module.llama_log_set(_log_callback, ctypes.c_void_p(0))
-            _without_amx_weights(module)
+            keep_weights_out_of_amx(module)
             _module = module
         return _module
 
 
-def _without_amx_weights(module: ModuleType) -> None:
+def keep_weights_out_of_amx(module: ModuleType) -> None:
     """Keep model weights out of llama.cpp's AMX buffers when the build has AMX kernels.
 
     A build from source targets the machine it is built on (GGML_NATIVE), so on a Xeon with AMX
