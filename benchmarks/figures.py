@@ -12,6 +12,7 @@ from pathlib import Path
 from benchmarks.app_driver import fresh_turn, interleave_in_app, run_app, send_and_wait, wait_for
 from benchmarks.bare import bare_llama, bare_stream
 from benchmarks.bare_process import BareProcess
+from benchmarks.lens_scoring import lens_scoring
 from benchmarks.startup import startup
 from benchmarks.stats import decode_rate, figure_result, interleave, median, percentile, ratio
 from models.engines.llama.engine import LlamaEngine
@@ -376,6 +377,7 @@ def run_all(quick: bool) -> list[dict]:
         lambda: responsiveness(20 if quick else 60, data_dir),
         lambda: startup(reps, data_dir),
         lambda: first_token(reps + 1, data_dir),
+        lambda: lens_scoring(2 if quick else 3, available_cores()),
     ]
     results = []
     for step in steps:
