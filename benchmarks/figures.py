@@ -13,6 +13,7 @@ from benchmarks.app_driver import fresh_turn, interleave_in_app, run_app, send_a
 from benchmarks.bare import bare_llama, bare_stream
 from benchmarks.bare_process import BareProcess
 from benchmarks.lens_scoring import lens_scoring
+from benchmarks.safety_costs import abort_switch, template_render
 from benchmarks.startup import startup
 from benchmarks.stats import decode_rate, figure_result, interleave, median, percentile, ratio
 from models.engines.llama.engine import LlamaEngine
@@ -378,6 +379,8 @@ def run_all(quick: bool) -> list[dict]:
         lambda: startup(reps, data_dir),
         lambda: first_token(reps + 1, data_dir),
         lambda: lens_scoring(2 if quick else 3, available_cores()),
+        lambda: template_render(50 if quick else 200),
+        lambda: abort_switch(reps, tokens, available_cores()),
     ]
     results = []
     for step in steps:

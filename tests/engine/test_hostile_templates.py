@@ -9,7 +9,7 @@ import time
 import pytest
 
 from models.engines.llama.template_sandbox import LIMITS
-from models.prompts import CHAT
+from models.prompts import CHAT, Exchange
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
 from tests.support import hostile_gguf as hostile
@@ -151,17 +151,23 @@ def test_esc_stops_a_long_warm(files):
         chat.close()
 
 
-def test_a_normal_render_costs_under_5_ms(chat_path):
+def test_the_sandbox_renders_what_jinja_renders_in_process(chat_path):
+    # What it costs is benchmark figure 9 (benchmarks/safety_costs.py); here: the same text.
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
     chat = chat_session(chat_path)
     try:
         chat.warming.result(30)
-        engine = chat._engine
-        times = []
-        for _ in range(50):
-            started = time.perf_counter()
-            engine.render(CHAT, "Hello there", [], SHORT, threading.Event())
-            times.append(time.perf_counter() - started)
-        assert sorted(times)[25] < 0.005
+        template = chat._engine.info.chat_template
+        messages = [{"role": "user", "content": "Hello there"}, {"role": "assistant", "content": "Hi."}]
+        messages.append({"role": "user", "content": "And now?"})
+        prompt = chat._engine.render(CHAT, "And now?", [Exchange("Hello there", "Hi.")], SHORT, threading.Event())
+        expected = (
+            ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+            .from_string(template)
+            .render(messages=messages, add_generation_prompt=True, bos_token="", eos_token="<|im_end|>")
+        )
+        assert prompt.text == expected
     finally:
         chat.close()
 
