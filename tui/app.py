@@ -23,7 +23,7 @@ from models.store.history import HistoryStore
 from tui.config import DuetConfig, load_config, presets_path
 from tui.lens_actions import LensActions
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
-from tui.screens.help import HELP_TEXT, PROMPT_KEYS, HelpScreen
+from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.models import ModelsScreen
@@ -428,7 +428,7 @@ class DuetApp(LensActions):
         for binding in self._own_bindings():
             keys = self._keys_for(binding)
             rows.append((keys, HELP_TEXT.get(binding.id or "", binding.description), binding.id or ""))
-        self.push_screen(HelpScreen(rows))
+        self.push_screen(HelpScreen(rows + LENS_KEYS))
 
     def _own_bindings(self) -> list[Binding]:
         """The app's key bindings above (all declared as Binding objects, none as tuples)."""

@@ -8,6 +8,7 @@ from tests.support.pilot import wait_until
 from tests.support.scripted_engine import scripted_sessions
 from tui.app import DuetApp
 from tui.screens.help import HelpScreen
+from tui.widgets.lens import LensView
 from tui.widgets.pane import ChatPane
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
@@ -99,6 +100,10 @@ async def test_f1_lists_every_key_including_the_prompt_boxs_own():
             assert key in keys
         bound = {b.key for b in app._own_bindings()}
         assert bound <= set(keys)  # every binding of the app is listed too
+        lens_rows = " ".join(k for k in keys if "/" in k)  # and every key of the lens view
+        for binding in LensView.BINDINGS:
+            for key in binding.key.split(","):
+                assert key.replace("escape", "esc") in lens_rows, key
 
 
 async def test_a_40_column_pane_keeps_role_and_mode_and_drops_details_first():

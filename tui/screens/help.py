@@ -19,6 +19,13 @@ PROMPT_KEYS = [
     ("1-9", "fire that preset (in an empty prompt box; F4 lists them)", ""),
     ("ctrl+p", "command palette: every action, every preset, themes", ""),
 ]
+# Keys of the token-shift lens while it has the focus (tui/widgets/lens.py), listed after the app's.
+LENS_KEYS = [
+    ("left / right", "in the lens: the previous / next token, with the scoring model's top-5 for it", ""),
+    ("up / down", "in the lens: the previous / next shifted token", ""),
+    ("home / end, click", "in the lens: the first / last token, the token under the mouse", ""),
+    ("esc / f8", "in the lens: close it and return to the prompt", ""),
+]
 # What F1 says for a binding, where the footer's one word is not enough.
 HELP_TEXT = {
     "stop_all": "stop every pane (the partial answers are kept)",
