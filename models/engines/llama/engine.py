@@ -14,7 +14,7 @@ from models.engines.llama import runtime, scoring
 from models.engines.llama.abort import AbortSwitch, DecodeAborted
 from models.engines.llama.chat_templates import TemplateRenderer, chat_renderer_for
 from models.engines.llama.stops import find_stop, held_back
-from models.engines.llama.vocabulary import model_vocabulary
+from models.engines.llama.vocabulary import model_vocabulary, token_piece
 from models.errors import DuetError
 from models.events import Event, Finished, Notice, StopReason, TextDelta
 from models.files.gguf import read_header
@@ -231,7 +231,7 @@ class LlamaEngine(Engine):
                     stop_reason = "eos"
                     break
                 clock.last = now
-                if answer.add(token, llama.detokenize([token])):
+                if answer.add(token, token_piece(llama, token)):  # not detokenize: it garbles long pieces
                     stop_reason = "stop"
                     break
                 yield from answer.flush((clock, now))

@@ -42,6 +42,11 @@ def model_vocabulary(llama: Llama, path: str) -> Vocabulary:
     return found
 
 
+def token_piece(llama: Llama, token: int) -> bytes:
+    """One token's bytes, whatever their length (the streamed answer's way to decode a token)."""
+    return token_pieces(llama, (token,))[0]
+
+
 def token_pieces(llama: Llama, tokens: list[int] | tuple[int, ...]) -> list[bytes]:
     """Each token's bytes as it is written out in text (special tokens as nothing, as an answer
     shows them). Unlike ``Llama.detokenize`` this takes pieces of any length (its 32-byte buffer
