@@ -64,3 +64,11 @@ def test_collapse_counts_lines_and_characters():
     assert collapse("short", 6, 600) == ("short", 0)
     shown, hidden = collapse("y" * 1000, 6, 600)
     assert shown == "y" * 600 and hidden == 0
+
+
+def test_the_echo_points_at_nothing_for_a_trailing_newline_and_counts_in_the_singular():
+    from tui.widgets.turns import UserTurn
+
+    assert str(UserTurn("Tell me how to train my dog to sit\n").content) == "› Tell me how to train my dog to sit"
+    cut = str(UserTurn("y" * (UserTurn.MAX_CHARS + 1)).content)
+    assert cut.endswith("… 1 more character (F3 shows the whole prompt)")

@@ -36,8 +36,9 @@ class UserTurn(Static):
                 f"\n… {hidden_lines} more line{'s' if hidden_lines != 1 else ''} (F3 shows the whole prompt)",
                 style="dim",
             )
-        elif shown != prompt:
-            text.append(f"… {len(prompt) - len(shown):,} more characters (F3 shows the whole prompt)", style="dim")
+        elif shown != prompt.rstrip("\n"):  # a trailing newline is nothing to point at
+            more = len(prompt.rstrip("\n")) - len(shown)
+            text.append(f"… {more:,} more character{'s' if more != 1 else ''} (F3 shows the whole prompt)", style="dim")
         super().__init__(text)
 
 
