@@ -6,6 +6,7 @@ A presets file holds one ``[[preset]]`` table per prompt::
     name = "dog"
     text = "Tell me how to train my dog to sit"
     chat_mode = "inst"      # optional: raw, inst or chat, per pane
+    chat_lora = ["my-lora.gguf@0.5"]  # optional: the pane's LoRA adapters from now on ([]: none)
     temperature = 0.7       # optional sampling overrides: temperature, top_p, top_k, min_p,
     max_tokens = 64         #   repeat_penalty, max_tokens, seed
 """
@@ -24,9 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from models.adapters import parse_adapter
 from models.errors import DuetError, first_field_error
 from models.prompts import MODE_NAMES
-from models.settings import SamplingSettings
+from models.settings import AdapterSpec, SamplingSettings
 from models.toml import tomllib
 
 SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
@@ -48,6 +50,21 @@ class Preset(BaseModel):
     repeat_penalty: float | None = None
     max_tokens: int | None = None
     seed: int | None = None
+    base_lora: list[str] | None = None  # ADAPTER[@SCALE] each (models/adapters.py)
+    chat_lora: list[str] | None = None
+
+    @field_validator("base_lora", "chat_lora", mode="before")
+    @classmethod
+    def _adapters(cls, value):
+        value = [value] if isinstance(value, str) else value
+        for text in value or ():
+            if not isinstance(text, str):
+                continue  # list[str] says so
+            try:
+                parse_adapter(text)
+            except DuetError as err:
+                raise ValueError(str(err)) from None
+        return value
 
     @field_validator("base_mode", "chat_mode")
     @classmethod
@@ -68,6 +85,11 @@ class Preset(BaseModel):
     def mode_for(self, role: str) -> str | None:
         """This preset's prompt mode for the pane with ``role`` ("base" or "chat"), if it sets one."""
         return {"base": self.base_mode, "chat": self.chat_mode}.get(role)  # a third pane has none
+
+    def adapters_for(self, role: str) -> tuple[AdapterSpec, ...] | None:
+        """The LoRA adapters this preset gives the pane with ``role`` (None: it leaves them as they are)."""
+        texts = {"base": self.base_lora, "chat": self.chat_lora}.get(role)
+        return None if texts is None else tuple(parse_adapter(text) for text in texts)
 
     def apply(self, sampling: SamplingSettings) -> SamplingSettings:
         """``sampling`` with this preset's overrides applied."""

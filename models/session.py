@@ -25,7 +25,7 @@ from models.lens.request import ScoreCancelled, ScoreRequest
 from models.lens.shift import ShiftResult
 from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, get_mode
-from models.settings import ModelSpec, SamplingSettings
+from models.settings import AdapterSpec, ModelSpec, SamplingSettings
 from models.threads import CPU_BUDGET, Lease
 
 EventSink = Callable[[Event], None]
@@ -81,6 +81,7 @@ class Turn:
     # The generated token ids whose bytes spell `text` exactly (Finished.token_ids), kept in the
     # history too, so the token-shift lens of a reopened conversation is the same; None: not known.
     token_ids: tuple[int, ...] | None = None
+    adapters: tuple[AdapterSpec, ...] = ()  # the LoRA adapters and scales this answer was made with
 
     @property
     def stopped(self) -> bool:
@@ -178,6 +179,25 @@ class PaneSession:
             return CPU_BUDGET.generating(self.spec.n_threads)
         return nullcontext(None)
 
+    def set_adapters(self, adapters: tuple[AdapterSpec, ...]) -> Future:
+        """Apply these LoRA adapters (new files loaded, scales changed) without reloading the model,
+        on the worker, after any answer in progress; the next answer uses them. The future gives
+        the seconds the change took (the cache is forgotten; the prefix is warmed again after, as
+        its own job) or raises DuetError, and the pane keeps its previous adapters."""
+
+        def change() -> float:
+            engine = self._engine
+            if engine is None:
+                raise DuetError(self.load_error or f"the {self.role} pane's model is not loaded yet")
+            started = time.perf_counter()
+            engine.set_adapters(tuple(adapters))
+            self.spec = self.spec.model_copy(update={"adapters": tuple(adapters)})
+            return time.perf_counter() - started
+
+        changed = self._executor.submit(change)
+        changed.add_done_callback(lambda done: self.warm() if done.exception() is None else None)
+        return changed
+
     def set_mode(self, mode: str) -> None:
         get_mode(mode)
         self.mode = mode
@@ -191,6 +211,11 @@ class PaneSession:
                 self._engine.close()
                 self._engine = None
             try:
+                if engine.spec.adapters and not engine.can_adapt:
+                    raise DuetError(
+                        f"{engine.spec.source} is a server: LoRA adapters go on a local GGUF model only; "
+                        f"remove the {self.role} pane's adapters (--{self.role}-lora)"
+                    )
                 info = engine.load()
             except DuetError as err:
                 self.load_error = str(err)
@@ -241,6 +266,7 @@ class PaneSession:
 
     def _answer_with(self, turn: Turn, cancel: threading.Event, on_event: EventSink, lease: Lease | None) -> Turn:
         context = self.context()
+        turn.adapters = self.spec.adapters
         try:
             if self._engine is None:
                 raise DuetError(self.load_error or "the model is not loaded")

@@ -16,6 +16,18 @@ def default_threads_per_model() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
+ADAPTER_SCALE_MAX = 4.0  # what a command line or preset may ask for; the live keys stay in 0..1.5
+
+
+class AdapterSpec(BaseModel):
+    """One LoRA adapter on a pane's model, and how strongly it is applied (0: not at all)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(min_length=1, description="a path to a LoRA adapter .gguf or hf:OWNER/REPO/FILE.gguf")
+    scale: float = Field(1.0, ge=0.0, le=ADAPTER_SCALE_MAX, description="0 gives exactly the base model's answers")
+
+
 class ModelSpec(BaseModel):
     """Where a pane's GGUF comes from and how llama.cpp should load it."""
 
@@ -30,6 +42,7 @@ class ModelSpec(BaseModel):
     chat_format: str | None = Field(
         None, description="a llama-cpp-python chat format name to use instead of the GGUF template"
     )
+    adapters: tuple[AdapterSpec, ...] = Field((), description="LoRA adapters applied on top (models/adapters.py)")
 
 
 class SamplingSettings(BaseModel):

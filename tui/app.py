@@ -20,13 +20,14 @@ from models.prompts import MODES, next_mode
 from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
+from tui.adapter_actions import AdapterActions
 from tui.config import DuetConfig, load_config, presets_path
 from tui.lens_actions import LensActions
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
 from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.inspector import InspectorScreen, inspect_pane
-from tui.screens.models import ModelsScreen
+from tui.screens.models import ModelsChoice, ModelsScreen
 from tui.screens.settings import SettingsScreen
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
@@ -37,7 +38,7 @@ BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
-class DuetApp(LensActions):
+class DuetApp(LensActions, AdapterActions):
     TITLE = "Duet"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
@@ -58,6 +59,8 @@ class DuetApp(LensActions):
         Binding("f7", "models", "Models", id="models", priority=True, show=False),
         Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True, show=False),
         Binding("f8", "lens", "Lens", id="lens", priority=True),
+        Binding("ctrl+t", "adapter_stronger", "Adapter +", show=False, id="adapter_stronger", priority=True),
+        Binding("ctrl+g", "adapter_weaker", "Adapter -", show=False, id="adapter_weaker", priority=True),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -260,6 +263,9 @@ class DuetApp(LensActions):
             mode = preset.mode_for(pane.role)
             if mode:
                 self._set_mode(pane, mode)
+            adapters = preset.adapters_for(pane.role)
+            if adapters is not None and adapters != pane.session.spec.adapters:
+                self.set_pane_adapters(pane.role, adapters)  # queued on the pane's worker before the answer
         self.notify(f"preset: {preset.name}", timeout=2)
         await self.send(preset.text, preset)
 
@@ -318,11 +324,16 @@ class DuetApp(LensActions):
         if len(self.screen_stack) > 1:
             return
 
-        def chosen(result: tuple[str, str] | None) -> None:
+        def chosen(result: ModelsChoice | None) -> None:
             if result is not None:
-                self.switch_model(*result)
+                role, choice = result  # a model source, or the pane's new adapters (key a)
+                if isinstance(choice, str):
+                    self.switch_model(role, choice)
+                else:
+                    self.set_pane_adapters(role, choice)
 
-        self.push_screen(ModelsScreen([p.role for p in self.panes], self.active_pane.role), chosen)
+        specs = {p.role: p.session.spec for p in self.panes}
+        self.push_screen(ModelsScreen([p.role for p in self.panes], self.active_pane.role, specs), chosen)
 
     def switch_model(self, role: str, source: str) -> None:
         """Load another model into one pane, in the background; the other panes stay usable."""

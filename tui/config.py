@@ -23,7 +23,7 @@ class DuetConfig(BaseModel):
     theme = "gruvbox"
     lens_after_every_turn = true  # the token-shift lens on every answer (F8 shows it on demand)
     [keymap]
-    cycle_mode = "f2,ctrl+t"     # binding id = comma-separated keys (see the help screen for ids)
+    cycle_mode = "f2,ctrl+o"     # binding id = comma-separated keys (see the help screen for ids)
     """
 
     model_config = ConfigDict(extra="forbid")

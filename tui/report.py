@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from statistics import mean
 
+from models.adapters import records_label
 from models.events import metrics_line
 from tui import shift_report
 from tui.safe_text import neutralize
@@ -109,8 +110,14 @@ def md_fenced(text: str) -> str:
     return f"{fence}text\n{body}{fence}"
 
 
+def _model(pane: dict) -> str:
+    """The pane's model, with its LoRA adapters and their scales when it ran any."""
+    adapters = records_label(pane.get("adapters"))
+    return f"{pane['model']} {adapters}" if adapters else pane["model"]
+
+
 def _md_pane(pane: dict) -> list[str]:
-    head = f"**{md_inline(pane['role'])}** · {md_inline(pane['model'])} · {md_inline(pane['mode'])} mode"
+    head = f"**{md_inline(pane['role'])}** · {md_inline(_model(pane))} · {md_inline(pane['mode'])} mode"
     out = [f"#### {head}", "", f"*{md_inline(metrics_text(pane['metrics']))}*", ""]
     if pane.get("error"):
         out += [f"**Failed:** {md_inline(pane['error'])}", ""]
@@ -196,7 +203,7 @@ def run_markdown(result: dict) -> str:
     ]
     for pane in result["panes"]:
         out.append(
-            f"- {md_inline(pane['role'])} pane: {md_inline(pane['model'])} ({md_inline(pane['mode'])} mode by default)"
+            f"- {md_inline(pane['role'])} pane: {md_inline(_model(pane))} ({md_inline(pane['mode'])} mode by default)"
         )
     sampling = result["sampling"]
     out.append(
@@ -249,7 +256,7 @@ def h(text) -> str:
 def _html_pane(pane: dict) -> str:
     parts = [
         '<div class="pane">',
-        f"<h3>{h(pane['role'])} · {h(pane['model'])} · {h(pane['mode'])} mode</h3>",
+        f"<h3>{h(pane['role'])} · {h(_model(pane))} · {h(pane['mode'])} mode</h3>",
         f'<div class="metrics">{h(metrics_text(pane["metrics"]))}</div>',
     ]
     if pane.get("error"):
@@ -288,7 +295,7 @@ def run_html(result: dict) -> str:
         f"<li>Prompts: {h(result['source'])}</li>",
     ]
     for pane in result["panes"]:
-        head.append(f"<li>{h(pane['role'])} pane: {h(pane['model'])} ({h(pane['mode'])} mode by default)</li>")
+        head.append(f"<li>{h(pane['role'])} pane: {h(_model(pane))} ({h(pane['mode'])} mode by default)</li>")
     head.append(
         f"<li>Sampling: temperature {h(sampling['temperature'])}, max tokens {h(sampling['max_tokens'])}, "
         f"seed {h(sampling['seed'])}, repeat {h(result['repeat'])}</li>"

@@ -17,9 +17,10 @@ pane's worker like an answer, cancellable by the same kind of ``cancel`` event; 
 whether another model's token ids mean the same to it. An engine without it (a server, which does
 not return log-probabilities for a given text) raises one DuetError line instead.
 
-Where the capabilities that are planned next belong (see ARCHITECTURE.md): LoRA adapters and their
-scale (part of the model spec, applied in `load` and between turns) and a GPU placement plan
-(decided before `load`, reported in `ModelInfo`).
+LoRA adapters (``can_adapt``): part of the model spec, applied in `load`, and changed between turns
+with `set_adapters` (a new scale, or other files) without reloading the model. Where the next
+capability belongs (see ARCHITECTURE.md): a GPU placement plan (decided before `load`, reported in
+`ModelInfo`).
 
 Esc: every call that can take long (render, stream, warm, score) receives the pane's ``cancel``
 event and ends soon after it is set (Duet promises half a second): ``stream`` with stop reason
@@ -44,7 +45,7 @@ from models.lens.request import ScoreRequest
 from models.lens.shift import ShiftResult
 from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, PromptMode
-from models.settings import ModelSpec, SamplingSettings
+from models.settings import AdapterSpec, ModelSpec, SamplingSettings
 from models.threads import Lease
 
 
@@ -75,6 +76,11 @@ class Engine(ABC):
     #: Whether `score` works: the engine can evaluate a given text after a context and read its
     #: logits at every position. Without it `score` raises DuetError with one line saying why.
     can_score: ClassVar[bool] = False
+
+    #: Whether LoRA adapters (``ModelSpec.adapters``) can be applied: `load` applies the spec's,
+    #: and `set_adapters` changes them between turns without a reload. A session refuses to load
+    #: a spec with adapters on an engine without it.
+    can_adapt: ClassVar[bool] = False
 
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
@@ -129,6 +135,13 @@ class Engine(ABC):
         else:
             reason = "the server does not return log-probabilities for a given text"
         raise DuetError(f"cannot score with {self.spec.source}: {reason}")
+
+    def set_adapters(self, adapters: tuple[AdapterSpec, ...]) -> None:
+        """Apply exactly these adapters at these scales from the next answer on (files not loaded
+        yet are loaded; scale 0 gives the model's own answers). The KV cache computed under the
+        old scales is forgotten; the session warms the prompt prefix again. DuetError when an
+        adapter cannot be applied (the previous ones stay)."""
+        raise DuetError(f"cannot apply LoRA adapters to {self.spec.source}: only a local GGUF model takes them")
 
     def vocabulary(self) -> Vocabulary | None:
         """This model's vocabulary (size and a digest of its token texts), or None when the engine

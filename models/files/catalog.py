@@ -87,7 +87,8 @@ class CatalogModel(BaseModel):
     file: str | None = Field(None, description="file name inside the repository")
     revision: str = "main"
     embedded: str | None = Field(None, description="embedded model name instead of a hub file")
-    size: int = Field(gt=0, description="file size in bytes (approximate for hub files)")
+    size: int = Field(gt=0, description="file size in bytes")
+    size_approximate: bool = Field(False, description="the size is a rounded or borrowed figure, not the file's")
     architecture: str
     n_layers: int = Field(gt=0)
     n_kv_heads: int = Field(gt=0)

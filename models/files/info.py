@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from models.files.adapters import AdapterInfo
 from models.files.gguf import FILE_TYPES, GGUFHeader
 
 _QUANT_IN_NAME = re.compile(r"(?i)(I?Q\d(?:_[A-Z0-9]+)*|BF16|F16|F32)(?=\.gguf$|[-.])")
@@ -31,6 +32,8 @@ class ModelInfo(BaseModel):
     n_ctx: int | None = None
     n_threads: int | None = None  # pinned with --threads; None: a share of the cores (models/threads.py)
     cpu_cores: int | None = None
+    adapters: list[AdapterInfo] = []  # LoRA adapters loaded on it (models/engines/llama/adapters.py)
+    warnings: list[str] = []  # one line each, shown once (an adapter trained on another base model)
 
     @property
     def placement(self) -> str:

@@ -32,7 +32,7 @@ from models.hub.cache import (
     partial_download,
 )
 from models.hub.disk import check_disk_space, format_bytes, free_space
-from models.hub.entries import CatalogEntry, catalog_entries
+from models.hub.entries import FIRST_PAIR, CatalogEntry, catalog_entries, first_pull_suggestion
 from models.hub.errors import DownloadCancelled, explain_hub_error
 from models.hub.progress import ProgressCallback, PullProgress
 from models.hub.pulling import PullResult, pull
@@ -41,6 +41,7 @@ from models.hub.removal import Removed, remove
 __all__ = [
     "NOTE_SUFFIX",
     "PARTIAL_SUFFIX",
+    "FIRST_PAIR",
     "CatalogEntry",
     "DownloadCancelled",
     "FileStatus",
@@ -54,6 +55,7 @@ __all__ = [
     "check_disk_space",
     "explain_hub_error",
     "file_status",
+    "first_pull_suggestion",
     "format_bytes",
     "free_space",
     "hub_cache_dir",

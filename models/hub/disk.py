@@ -18,12 +18,16 @@ def free_space(directory: Path) -> int:
     return 0
 
 
-def check_disk_space(name: str, needed: int, directory: Path, free_bytes: int | None = None) -> None:
-    """DuetError when ``needed`` bytes do not fit; ``free_bytes`` replaces the measured free space."""
+def check_disk_space(
+    name: str, needed: int, directory: Path, free_bytes: int | None = None, approximate: bool = False
+) -> None:
+    """DuetError when ``needed`` bytes do not fit; ``free_bytes`` replaces the measured free space;
+    ``approximate``: ``needed`` rests on an approximate catalog size, and the message says so."""
     free = free_space(directory) if free_bytes is None else free_bytes
     if needed > free:
+        about = "about " if approximate else ""
         raise DuetError(
-            f"not enough disk space for {name}: it needs {format_bytes(needed)} but only {format_bytes(free)} "
+            f"not enough disk space for {name}: it needs {about}{format_bytes(needed)} but only {format_bytes(free)} "
             f"is free in {directory}; free some space or point HF_HUB_CACHE at a bigger disk"
         )
 

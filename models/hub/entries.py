@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 from models.files.catalog import Catalog, CatalogModel
 from models.hub.cache import FileStatus, file_status
+from models.hub.disk import format_bytes
+
+# What the model screen suggests while the embedded pair (two families) is open: the smallest pair
+# of one family, so that the first download shows a real before/after.
+FIRST_PAIR = "smollm2-135m"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,15 @@ class CatalogEntry:
         return self.status.size_on_disk or self.model.size
 
     @property
+    def approximate(self) -> bool:
+        """Whether size and RAM rest on an approximate catalog size (not installed yet)."""
+        return self.model.size_approximate and not self.status.size_on_disk
+
+    def shown(self, n: int) -> str:
+        """A byte count of this entry as text: '~' in front when it rests on an approximate size."""
+        return ("~" if self.approximate else "") + format_bytes(n)
+
+    @property
     def kv_cache_bytes(self) -> int:
         return self.model.kv_cache_bytes(self.n_ctx)
 
@@ -61,6 +75,7 @@ class CatalogEntry:
             "context_length": m.context_length,
             "size": self.size,
             "catalog_size": m.size,
+            "size_approximate": self.approximate,
             "installed": self.status.installed or m.embedded is not None,
             "state": self.state,
             "partial_bytes": self.status.partial_bytes,
@@ -94,3 +109,24 @@ def catalog_entries(
         status = file_status(hub, cache_dir) if hub else FileStatus(False, None, None, 0)
         entries.append(CatalogEntry(model, status, n_ctx))
     return entries
+
+
+def first_pull_suggestion(sources: list[str], entries: list[CatalogEntry]) -> str | None:
+    """One line recommending FIRST_PAIR while a pane runs an embedded model and the pair is not
+    downloaded yet (None otherwise)."""
+    from models.files.catalog import load_catalog
+
+    catalog = load_catalog()
+
+    def embedded(source: str) -> bool:
+        model = catalog.find_model(source.strip())
+        return source.strip().startswith("embedded:") or (model is not None and model.embedded is not None)
+
+    pair = [e for e in entries if e.model.pair == FIRST_PAIR]
+    if not any(embedded(s) for s in sources) or not pair or all(e.state == "installed" for e in pair):
+        return None
+    size = pair[0].shown(sum(e.size for e in pair))
+    return (
+        f"The built-in pair is two families. For a real before/after, pull {FIRST_PAIR} "
+        f"(SmolLM2 135M base and Instruct, one tokenizer, {size}): highlighted below, p pulls it."
+    )

@@ -72,7 +72,8 @@ def pull(
     missing = [(t, hub) for t, hub in targets if cached_path(hub, cache) is None]
     if len(missing) > 1:
         needed = sum((t.expected_size or 0) - partial_bytes(hub, cache) for t, hub in missing)
-        check_disk_space(spec, needed, cache, free_bytes)
+        approximate = any(t.model is not None and t.model.size_approximate for t, _hub in missing)
+        check_disk_space(spec, needed, cache, free_bytes, approximate)
     transfer = Transfer(cache, cancel, endpoint, token, free_bytes)
     return [
         _pull_file(target, hub, transfer, Emitter(target.name, hub.file, index, len(targets), on_progress))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from models.adapters import adapter_records
+
 if TYPE_CHECKING:  # no runtime import: records only read attributes
     from models.session import PaneSession, Turn
 
@@ -27,7 +29,13 @@ def pane_model(session: PaneSession) -> str:
 
 def pane_meta(session: PaneSession) -> dict:
     """Which model a pane runs and how: what a conversation remembers about each pane."""
-    return {"role": session.role, "model": pane_model(session), "mode": session.mode, "source": session.spec.source}
+    return {
+        "role": session.role,
+        "model": pane_model(session),
+        "mode": session.mode,
+        "source": session.spec.source,
+        "adapters": adapter_records(session.spec.adapters),
+    }
 
 
 def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False) -> dict:
@@ -48,6 +56,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
             "text": "",
             "error": session.load_error,
             "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "error"},
+            "adapters": adapter_records(session.spec.adapters),
         }
         if extended:
             record["metrics"].update(prompt_tokens=0, total_s=0.0)
@@ -73,6 +82,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
             "tokens_per_s": turn.metrics.tokens_per_s,
             "stop_reason": turn.metrics.stop_reason,
         },
+        "adapters": adapter_records(turn.adapters),
     }
     if extended:
         record["metrics"].update(prompt_tokens=turn.metrics.prompt_tokens, total_s=turn.metrics.total_s)

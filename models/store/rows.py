@@ -14,8 +14,8 @@ from models.store.records import iso_time, parse_time
 
 INSERT_PANE = """INSERT INTO turn_panes (turn_id, position, role, model, mode, rendered_prompt, text,
     error, ttft_s, tokens, tokens_per_s, stop_reason, sampling, started_at, finished_at,
-    source, notices, prompt_tokens, total_s, token_ids)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    source, notices, prompt_tokens, total_s, token_ids, adapters)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
@@ -42,6 +42,7 @@ def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
         int(metrics.get("prompt_tokens", 0)),
         float(metrics.get("total_s", 0.0)),
         _token_ids_column(pane.get("token_ids")),
+        json.dumps(list(pane["adapters"])) if pane.get("adapters") else None,
     )
 
 
@@ -59,9 +60,24 @@ def _token_ids(value: str | None) -> list[int] | None:
     return ids if isinstance(ids, list) and all(isinstance(i, int) for i in ids) else None
 
 
+def _adapters(value: str | None) -> list[dict]:
+    """A stored adapters column back as [{"source": ..., "scale": ...}] ([] for none or unreadable)."""
+    try:
+        adapters = json.loads(value) if value else []
+    except ValueError:
+        return []
+    if not isinstance(adapters, list):
+        return []
+    return [a for a in adapters if isinstance(a, dict) and isinstance(a.get("source"), str)]
+
+
 def pane_list(panes: list[dict]) -> str:
-    """What a conversation row remembers of its panes (role, model, mode, source), as JSON."""
-    return json.dumps([{k: p.get(k) for k in ("role", "model", "mode", "source")} for p in panes])
+    """What a conversation row remembers of its panes (role, model, mode, source, adapters), as JSON."""
+    return json.dumps([{k: p.get(k) for k in ("role", "model", "mode", "source")} | _adapters_of(p) for p in panes])
+
+
+def _adapters_of(pane: dict) -> dict:
+    return {"adapters": list(pane["adapters"])} if pane.get("adapters") else {}
 
 
 def title_from(prompt: str) -> str:
@@ -117,6 +133,7 @@ def pane_dict(p: sqlite3.Row) -> dict:
         "started_at": iso_time(p["started_at"]),
         "finished_at": iso_time(p["finished_at"]),
         "token_ids": _token_ids(p["token_ids"]),
+        "adapters": _adapters(p["adapters"]),
     }
 
 

@@ -16,7 +16,8 @@ from models.errors import DuetError
 # metadata, turn labels (which preset / repeat a batch turn was) and per-pane source, notices,
 # prompt token count and total time. Version 3 keeps each answer's generated token ids (a JSON
 # list, NULL when not known: older rows, server panes), so a reopened conversation's token-shift
-# lens scores the same tokens.
+# lens scores the same tokens. Version 4 keeps each answer's LoRA adapters and their scales (a
+# JSON list of {source, scale}, NULL for none), which can change between turns.
 MIGRATIONS: list[list[str]] = [
     [  # 0 -> 1
         """CREATE TABLE conversations (
@@ -65,6 +66,9 @@ MIGRATIONS: list[list[str]] = [
     ],
     [  # 2 -> 3
         "ALTER TABLE turn_panes ADD COLUMN token_ids TEXT",
+    ],
+    [  # 3 -> 4
+        "ALTER TABLE turn_panes ADD COLUMN adapters TEXT",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,7 +24,7 @@ def test_ask_json_contract():
     assert (base["role"], base["mode"], base["model"]) == ("base", "raw", "gemma-3-270m")
     assert (chat["role"], chat["mode"], chat["model"]) == ("chat", "chat", "smollm2-135m-instruct")
     for pane in payload["panes"]:
-        assert set(pane) == {"role", "model", "mode", "prompt", "text", "error", "metrics"}
+        assert set(pane) == {"role", "model", "mode", "prompt", "text", "error", "metrics", "adapters"}
         assert pane["error"] is None and pane["text"].strip()
         metrics = pane["metrics"]
         assert set(metrics) == {"ttft_s", "tokens", "tokens_per_s", "stop_reason"}

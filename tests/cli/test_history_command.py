@@ -119,7 +119,7 @@ def test_ask_saves_its_exchange_unless_no_save(data_dir):
     result = duet(data_dir, "ask", "What's your name?", "--max-tokens", "8", "--json")
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)["panes"]
-    assert set(printed[0]) == {"role", "model", "mode", "prompt", "text", "error", "metrics"}
+    assert set(printed[0]) == {"role", "model", "mode", "prompt", "text", "error", "metrics", "adapters"}
     assert set(printed[0]["metrics"]) == {"ttft_s", "tokens", "tokens_per_s", "stop_reason"}
     convs = HistoryStore().conversations()
     assert len(convs) == 1 and convs[0]["kind"] == "ask" and convs[0]["turn_count"] == 1

@@ -84,7 +84,8 @@ def test_most_shifted_aggregates_by_text_with_count_and_mean_rank():
 def test_result_as_the_issues_json_shape():
     result = ShiftResult("gemma-3-270m", "raw", (token("Hi", 1), token(" there", 5)), retokenized=True)
     data = result.as_dict()
-    assert set(data) == {"scored_by", "retokenized", "context_mode", "summary", "tokens", "most_shifted"}
+    assert set(data) == {"scored_by", "retokenized", "context_mode", "summary", "tokens", "most_shifted", "caveat"}
+    assert data["caveat"] is None
     assert data["tokens"][1] == {
         "text": " there",
         "rank": 5,
@@ -243,7 +244,7 @@ def test_a_version_2_database_gains_token_ids_and_keeps_its_turns(data_dir):
     """)
     conn.close()
     with HistoryStore() as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         old = store.get(1)["turns"][0]["panes"][0]
         assert old["text"] == " world" and old["token_ids"] is None
         store.add_turn(1, "again", [pane("base", " x", token_ids=[1, 2])])

@@ -8,6 +8,7 @@ import queue
 import sys
 from concurrent.futures import Future
 
+from models.adapters import records_label
 from models.errors import DuetError
 from models.events import Event, Finished, TextDelta
 from models.pair import open_sessions
@@ -106,7 +107,11 @@ def _pane_renderables(panes: list[dict]):
 
     out = []
     for pane in panes:
-        title = Text(f"{pane['role']} · {pane['model']} · {pane['mode']}", style="bold")
+        adapters = records_label(pane.get("adapters"))  # the pane's LoRA adapters and their scales
+        title = Text(
+            neutralize(f"{pane['role']} · {pane['model']}{' ' + adapters if adapters else ''} · {pane['mode']}"),
+            style="bold",
+        )
         body = Text(neutralize(pane["text"]))
         if pane["error"]:
             body = Text(neutralize(pane["error"]), style="red")

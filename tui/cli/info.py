@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from models.adapters import adapter_records
 from models.files.info import ModelInfo
 from models.pair import open_sessions
 from models.session import CLOSE_TIMEOUT_S, close_sessions
@@ -30,6 +31,7 @@ def info(args: argparse.Namespace) -> int:
             {
                 "role": s.role,
                 "source": s.spec.source,
+                "adapters": adapter_records(s.spec.adapters),
                 "error": e,
                 "info": s.info.model_dump(exclude={"chat_template"}) if s.info else None,
             }
@@ -42,7 +44,7 @@ def info(args: argparse.Namespace) -> int:
             if error or session.info is None:
                 print(f"  error: {neutralize(error or 'the model did not load')}")
                 continue
-            for key, value in describe(session.info):
+            for key, value in describe(session.info) + describe_adapters(session):
                 print(f"  {key:<16} {neutralize(str(value))}")
     failed = [(s, e) for s, e in results if e]
     for session, error in failed:
@@ -74,3 +76,20 @@ def describe(info: ModelInfo) -> list[tuple[str, str]]:
             str(info.n_threads) if info.n_threads else f"shared: up to {info.cpu_cores} cores while generating",
         ),
     ]
+
+
+def describe_adapters(session) -> list[tuple[str, str]]:
+    """One row per LoRA adapter (its scale, file, alpha, the base model it names), then the warnings."""
+    info = session.info
+    loaded = {a.source: a for a in info.adapters} if info else {}
+    rows = []
+    for adapter in session.spec.adapters:
+        about = loaded.get(adapter.source)
+        details = ""
+        if about is not None:
+            alpha = f"alpha {about.alpha:g}, " if about.alpha is not None else ""
+            base = f", trained on {about.base_model}" if about.base_model else ""
+            details = f" ({alpha}{about.tensors} tensors{base}): {about.path}"
+        rows.append(("LoRA adapter", f"scale {adapter.scale:g}{details}"))
+    rows.extend(("warning", warning) for warning in (info.warnings if info else []))
+    return rows

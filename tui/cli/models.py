@@ -143,15 +143,14 @@ def _print_list_table(catalog: Catalog, entries: list[CatalogEntry]) -> None:
     for row in rows:
         print(neutralize(row[0] if len(row) == 1 else line(row)))
     print()
-    print(f"RAM = file + f16 KV cache at {ctx} tokens of context. Cache: {neutralize(str(hub_cache_dir()))}")
+    print(f"RAM = file + f16 KV cache at {ctx} tokens of context; ~ = about (the catalog's size is approximate).")
+    print(f"Cache: {neutralize(str(hub_cache_dir()))}")
     print(SPEC_HELP)
     print("Download with: duet models pull PAIR|NAME   Free the space with: duet models rm PAIR|NAME")
 
 
 def _list_rows(catalog: Catalog, entries: list[CatalogEntry]) -> list[tuple[str, ...]]:
     """The table's rows: a one-cell title row per group (each pair, then the single models), then its models."""
-    from models.hub import format_bytes
-
     groups: list[tuple[str, list[CatalogEntry]]] = []
     for pair_name, pair in catalog.pairs.items():
         groups.append((f"pair {pair_name}: {pair.title}", [e for e in entries if e.model.pair == pair_name]))
@@ -165,8 +164,8 @@ def _list_rows(catalog: Catalog, entries: list[CatalogEntry]) -> list[tuple[str,
             rows.append(
                 (
                     "  " + e.name,
-                    format_bytes(e.size),
-                    format_bytes(e.ram_bytes),
+                    e.shown(e.size),
+                    e.shown(e.ram_bytes),
                     e.state,
                     "yes" if e.model.gated else "no",
                     e.model.origin,
@@ -264,9 +263,9 @@ def _print_entry(e: CatalogEntry) -> None:
         ("page", m.hub_file.page_url if m.hub_file else "-"),
         ("architecture", f"{m.architecture} ({m.n_layers} layers, {m.n_kv_heads} KV heads × {m.head_dim})"),
         ("context", f"{m.context_length} tokens"),
-        ("size", format_bytes(e.size) + ("" if e.status.installed else " (catalog estimate)")),
+        ("size", _estimate(e, e.size)),
         (f"KV cache @{e.n_ctx}", format_bytes(e.kv_cache_bytes)),
-        ("RAM needed", format_bytes(e.ram_bytes)),
+        ("RAM needed", _estimate(e, e.ram_bytes)),
         ("licence", m.licence),
         ("gated", "yes" if m.gated else "no"),
         ("mode", m.mode or "-"),
@@ -281,6 +280,17 @@ def _print_entry(e: CatalogEntry) -> None:
     if not e.status.installed and m.embedded is None:
         print(f"{'download':<16} duet models pull {neutralize(m.name)}")
     print()
+
+
+def _estimate(e: CatalogEntry, n: int) -> str:
+    """A size as `duet models info` says it: 'about' and why when the catalog's size is approximate."""
+    from models.hub import format_bytes
+
+    if e.status.installed or e.model.embedded is not None:
+        return format_bytes(n)
+    if e.approximate:
+        return f"about {format_bytes(n)} (the catalog's size for this file is approximate)"
+    return f"{format_bytes(n)} (catalog estimate)"
 
 
 # -- pull ----------------------------------------------------------------------------------------

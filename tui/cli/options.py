@@ -12,6 +12,7 @@ from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, PaneConfig
 from models.prompts import MODE_NAMES
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
+from tui.cli.adapter_options import adapters_for, add_adapter_options, check_lora_roles
 
 
 def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> None:
@@ -36,6 +37,7 @@ def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> No
     if modes:
         _add_mode_options(parser)
     _add_load_options(parser)
+    add_adapter_options(parser)
 
 
 def _add_mode_options(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +127,10 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
             raise UsageError(str(err)) from None
     configs = []
     roles = ROLES + (("third",) if getattr(args, "third", None) else ())  # duet ask --third SPEC
+    try:
+        check_lora_roles(args, roles)
+    except DuetError as err:
+        raise UsageError(str(err)) from None
     for role in roles:
         source = getattr(args, role, None)
         if not source and pair is not None:
@@ -140,9 +146,11 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
         if template:
             values["chat_format"] = template
         try:
-            spec = ModelSpec(**values)
+            spec = ModelSpec(**values, adapters=adapters_for(args, role))
         except ValidationError as err:
             raise UsageError(_first_error_line(err)) from None
+        except DuetError as err:  # a malformed --ROLE-lora
+            raise UsageError(str(err)) from None
         mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES.get(role, "chat")
         configs.append(PaneConfig(role, spec, mode))
     return configs

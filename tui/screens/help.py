@@ -41,6 +41,8 @@ HELP_TEXT = {
     "models": "model catalog: open a model in a pane, download one",
     "copy_answer": "copy the active pane's last answer",
     "lens": "token-shift lens on the active pane's last answer: how the other model ranked each token (again: close)",
+    "adapter_stronger": "the active pane's LoRA adapters 0.25 stronger (up to 1.5), live: the next answer uses it",
+    "adapter_weaker": "the active pane's LoRA adapters 0.25 weaker (0: exactly the model's own answers)",
     "help": "this screen",
     "quit": "quit",
 }
@@ -68,7 +70,7 @@ class HelpScreen(ModalScreen):
                 yield Static(
                     Text(
                         "\nThe active pane has the highlighted border. Remap a key in config.toml: "
-                        '[keymap] with id = "keys", e.g. cycle_mode = "f2,ctrl+t".'
+                        '[keymap] with id = "keys", e.g. cycle_mode = "f2,ctrl+o".'
                     ),
                     classes="hint",
                 )

@@ -1,7 +1,9 @@
-"""The model screen: the catalog with installed state and sizes; switch a pane's model, or pull one."""
+"""The model screen: the catalog with installed state and sizes; switch a pane's model, pull one,
+or give a pane LoRA adapters (a: ADAPTER[@SCALE] ..., without reloading its model)."""
 
 from __future__ import annotations
 
+import shlex
 import threading
 
 from rich.text import Text
@@ -10,11 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, ProgressBar, Select, Static
+from textual.widgets import Input, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 
 from models import hub
+from models.adapters import parse_adapter
 from models.errors import DuetError
+from models.settings import AdapterSpec, ModelSpec
 from tui.safe_text import neutralize
 from tui.screens.modal_css import MODAL_CSS
 
@@ -27,17 +31,22 @@ def entry_source(entry: hub.CatalogEntry) -> str:
 def entry_label(entry: hub.CatalogEntry) -> Text:
     gated = "  gated" if entry.model.gated else ""
     return Text(
-        f"{entry.name:<24} {hub.format_bytes(entry.size):>9}  RAM {hub.format_bytes(entry.ram_bytes):>9}  "
+        f"{entry.name:<24} {entry.shown(entry.size):>10}  RAM {entry.shown(entry.ram_bytes):>10}  "
         f"{entry.state:<15}{gated}"
     )
 
 
-class ModelsScreen(ModalScreen[tuple[str, str] | None]):
-    """Dismisses with (pane role, source) to switch that pane's model, or None."""
+# (pane role, a model source to switch to) or (pane role, the pane's adapters from now on)
+ModelsChoice = tuple[str, str | tuple[AdapterSpec, ...]]
+
+
+class ModelsScreen(ModalScreen[ModelsChoice | None]):
+    """Dismisses with a ModelsChoice, or None."""
 
     BINDINGS = [
         Binding("escape", "close", "Close / cancel pull"),
         Binding("p", "pull", "Pull"),
+        Binding("a", "adapters", "Adapters"),
     ]
     DEFAULT_CSS = (
         MODAL_CSS.format(name="ModelsScreen")
@@ -45,13 +54,18 @@ class ModelsScreen(ModalScreen[tuple[str, str] | None]):
     ModelsScreen OptionList { height: 1fr; }
     ModelsScreen ProgressBar { margin: 1 0 0 0; }
     ModelsScreen #models-message { height: auto; }
+    ModelsScreen #adapters { display: none; }
+    ModelsScreen #adapters.-shown { display: block; }
     """
     )
 
-    def __init__(self, roles: list[str], active_role: str) -> None:
+    def __init__(self, roles: list[str], active_role: str, specs: dict[str, ModelSpec] | None = None) -> None:
+        """``specs``: what each pane runs now (the adapter field starts from its adapters, and the
+        screen suggests a first pull while an embedded model is open)."""
         super().__init__()
         self.roles = roles
         self.active_role = active_role
+        self.specs = specs or {}
         self.entries: dict[str, hub.CatalogEntry] = {}
         self._cancel: threading.Event | None = None
 
@@ -59,18 +73,25 @@ class ModelsScreen(ModalScreen[tuple[str, str] | None]):
         with Vertical():
             yield Static(
                 "Models: Enter opens the model in the chosen pane (pulls it first if needed) · "
-                "p pulls · Esc closes or cancels a pull",
+                "p pulls · a sets the pane's LoRA adapters · Esc closes or cancels a pull",
                 classes="title",
             )
             yield Select([(f"{r} pane", r) for r in self.roles], value=self.active_role, allow_blank=False, id="target")
             yield OptionList(id="catalog")
             yield ProgressBar(total=None, show_eta=True, id="pull-progress")
+            yield Input(
+                placeholder="ADAPTER[@SCALE] ... (paths or hf: specs; empty: none), Enter applies", id="adapters"
+            )
             yield Static("", id="models-message", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(ProgressBar).display = False
         self._reload()
         self.query_one(OptionList).focus()
+        suggestion = hub.first_pull_suggestion([s.source for s in self.specs.values()], list(self.entries.values()))
+        if suggestion:
+            self._say(suggestion)
+            self.query_one(OptionList).highlighted = list(self.entries).index(f"{hub.FIRST_PAIR}/base")
 
     def _reload(self) -> None:
         options = self.query_one(OptionList)
@@ -112,7 +133,30 @@ class ModelsScreen(ModalScreen[tuple[str, str] | None]):
         if entry is not None:
             self._start_pull(entry, open_after=False)
 
+    def action_adapters(self) -> None:
+        """Edit the chosen pane's adapters: Enter applies them, Esc leaves them as they are."""
+        field = self.query_one("#adapters", Input)
+        spec = self.specs.get(self.target_role)
+        field.value = " ".join(shlex.quote(f"{a.source}@{a.scale:g}") for a in spec.adapters) if spec else ""
+        field.add_class("-shown")
+        field.focus()
+        self._say(f"LoRA adapters for the {self.target_role} pane: ADAPTER[@SCALE], separated by spaces")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            adapters = tuple(parse_adapter(text) for text in shlex.split(event.value))
+        except (DuetError, ValueError) as err:  # ValueError: an unclosed quote
+            self._say(str(err))
+            return
+        self.dismiss((self.target_role, adapters))
+
     def action_close(self) -> None:
+        field = self.query_one("#adapters", Input)
+        if field.has_class("-shown"):
+            field.remove_class("-shown")
+            self.query_one(OptionList).focus()
+            self._say("")
+            return
         if self._cancel is not None:
             self._cancel.set()
             self._say("cancelling; the partial download is kept and the next pull resumes it")

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from models.adapters import adapters_label
 from models.events import Finished, Notice, TextDelta, metrics_line
 from models.files.describe import describe_pane
 from models.files.info import ModelInfo
@@ -25,7 +26,7 @@ from models.session import PaneSession
 from tui.safe_text import neutralize
 from tui.widgets.inbox import EventInbox, InboxReady
 from tui.widgets.lens import LensView
-from tui.widgets.pane_header import DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit
+from tui.widgets.pane_header import ADAPTERS, DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit
 from tui.widgets.turns import AnswerTurn, PaneIntro, TurnNote, UserTurn
 
 STATUS_INTERVAL_S = 0.1
@@ -112,6 +113,8 @@ class ChatPane(Vertical):
                 pieces.append(Piece(neutralize(details), "dim", DETAILS, lead=" · "))
         else:
             pieces.append(Piece(neutralize(self.session.source), "dim", MODEL, shrinkable=True))
+        if self.session.spec.adapters:
+            pieces.append(Piece(neutralize(adapters_label(self.session.spec.adapters)), "bold", ADAPTERS))
         pieces.append(Piece("mode ", "dim", NEVER))
         pieces.append(Piece(self.mode, "bold", NEVER, lead=""))
         if info:

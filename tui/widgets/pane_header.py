@@ -6,9 +6,9 @@ ellipsis. The role and the prompt mode always stay: they say which side this is 
 model was sent. From first dropped to last kept:
 
     details (size, quantization)  <  model name (shortened, down to MIN_NAME characters)
-    <  placement (CPU / GPU layers / server)  <  role, mode (never dropped)
+    <  placement (CPU / GPU layers / server)  <  LoRA adapters and their scales  <  role, mode (never dropped)
 
-Pieces added later (an adapter and its scale, a lens summary) take a priority in this list.
+Pieces added later (a lens summary) take a priority in this list.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from rich.text import Text
 
 # Higher stays longer. NEVER pieces are kept whatever the width.
 NEVER = 100
+ADAPTERS = 45  # which side runs the fine-tune, and how strongly, matters more than where it runs
 PLACEMENT = 40
 MODEL = 30  # shrinks (to MIN_NAME) before anything above it is dropped
 DETAILS = 10

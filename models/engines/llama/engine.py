@@ -10,8 +10,9 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from models.engines.base import AnswerClock, Engine, RenderedPrompt
-from models.engines.llama import runtime, scoring
+from models.engines.llama import kv_state, runtime, scoring
 from models.engines.llama.abort import AbortSwitch, DecodeAborted
+from models.engines.llama.adapters import LoadedAdapters
 from models.engines.llama.chat_templates import TemplateRenderer, chat_renderer_for
 from models.engines.llama.stops import find_stop, held_back
 from models.engines.llama.vocabulary import model_vocabulary, token_piece
@@ -25,7 +26,7 @@ from models.lens.request import ScoreRequest
 from models.lens.shift import ShiftResult
 from models.lens.vocabulary import Vocabulary
 from models.prompts import ChatRenderer, Exchange, PromptMode, get_mode
-from models.settings import DEFAULT_SEED, SamplingSettings, default_threads_per_model
+from models.settings import DEFAULT_SEED, AdapterSpec, SamplingSettings, default_threads_per_model
 from models.threads import CPU_BUDGET, Lease
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 class LlamaEngine(Engine):
     uses_local_cores = True  # draws on CPU_BUDGET while it computes (see models/threads.py)
     can_score = True  # models/engines/llama/scoring.py
+    can_adapt = True  # LoRA adapters: models/engines/llama/adapters.py
 
     def __init__(self, spec) -> None:
         super().__init__(spec)
@@ -43,6 +45,8 @@ class LlamaEngine(Engine):
         self._abort: AbortSwitch | None = None  # Esc inside a decode (abort.py)
         self._threads: int | None = None  # the thread count llama.cpp runs with now
         self._vocabulary: Vocabulary | None = None
+        self._adapters: LoadedAdapters | None = None
+        self._warned = 0  # how many of info.warnings the answers have shown
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> ModelInfo:
@@ -85,9 +89,37 @@ class LlamaEngine(Engine):
         info.cpu_cores = CPU_BUDGET.cores
         self._threads = n_threads
         self._abort = AbortSwitch(lib, self._llama._ctx.ctx)
+        self._attach_adapters(info)
         self._chat = chat_renderer_for(self._llama, info, self.spec.chat_format)
         self.info = info
         return info
+
+    def _attach_adapters(self, info: ModelInfo) -> None:
+        """The spec's LoRA adapters, loaded and applied; the model is closed again when one fails."""
+        llama = self._require()
+        self._adapters = LoadedAdapters(llama, info)
+        try:
+            self._adapters.apply(self.spec.adapters)
+        except DuetError:
+            self._adapters.free()
+            self._adapters = None
+            llama.close()
+            self._llama = None
+            raise
+        info.adapters = self._adapters.infos(self.spec.adapters)
+        info.warnings = [*info.warnings, *self._adapters.warnings]
+
+    def set_adapters(self, adapters: tuple[AdapterSpec, ...]) -> None:
+        llama = self._require()
+        if self._adapters is None or self.info is None:
+            raise DuetError("the model is not loaded yet; wait for it to finish loading")
+        known = len(self._adapters.warnings)
+        self._adapters.apply(adapters)
+        # Every cached key and value was computed under the old scales: none may be reused.
+        kv_state.forget(llama)
+        self.spec = self.spec.model_copy(update={"adapters": tuple(adapters)})
+        self.info.adapters = self._adapters.infos(adapters)
+        self.info.warnings = [*self.info.warnings, *self._adapters.warnings[known:]]
 
     def _require(self) -> Llama:
         if self._llama is None:
@@ -173,6 +205,9 @@ class LlamaEngine(Engine):
                 f"dropped the {prompt.dropped_turns} oldest exchange(s) so the conversation fits "
                 f"the {llama.n_ctx()}-token context"
             )
+        if self.info is not None and len(self.info.warnings) > self._warned:  # shown once, in the next answer
+            yield from (Notice(warning) for warning in self.info.warnings[self._warned :])
+            self._warned = len(self.info.warnings)
         answer = _Answer(tuple(s for s in (*sampling.stop, *prompt.stop) if s))
         clock = AnswerClock()
         llama.set_seed(sampling.seed)
@@ -310,6 +345,9 @@ class LlamaEngine(Engine):
         )
 
     def close(self) -> None:
+        if self._adapters is not None:
+            self._adapters.free()  # before the model they belong to
+            self._adapters = None
         if self._chat is not None:
             self._chat.close()  # the template's helper process
             self._chat = None

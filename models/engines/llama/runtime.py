@@ -131,6 +131,11 @@ def recent_log_error() -> str | None:
     return None
 
 
+def recent_log() -> list[str]:
+    """llama.cpp's last log lines (at most 50), oldest first."""
+    return list(_recent_log)
+
+
 def clear_log() -> None:
     _recent_log.clear()
 
