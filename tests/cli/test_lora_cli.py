@@ -54,3 +54,28 @@ def test_info_names_the_adapters(adapter):
 def test_an_adapter_for_a_missing_pane_is_a_usage_error():
     result = run_duet("ask", "hi", "--third-lora", "x.gguf")
     assert result.returncode == 2 and "--third-lora needs a third pane" in result.stderr
+
+
+def test_run_applies_each_presets_adapters_and_goes_back_to_the_command_lines(adapter, tmp_path):
+    presets = tmp_path / "presets.toml"
+    presets.write_text(
+        "[[preset]]\nname = 'tuned'\ntext = 'What do you think of Mars?'\n"
+        f"chat_lora = ['{adapter}@1']\n"
+        "[[preset]]\nname = 'plain'\ntext = 'What do you think of Mars?'\n"
+        "[[preset]]\nname = 'missing'\ntext = 'What do you think of Mars?'\n"
+        f"chat_lora = ['{tmp_path / 'nowhere.gguf'}']\n"
+    )
+    jsonl = tmp_path / "runs.jsonl"
+    result = run_duet(
+        "run", str(presets), *SAME_FILE, "--chat-lora", f"{adapter}@0", "--report", str(tmp_path / "r.md"),
+        "--jsonl", str(jsonl),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr  # the third prompt's chat pane failed
+    tuned, plain, missing = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    assert tuned["panes"][1]["adapters"] == [{"source": adapter, "scale": 1.0}]
+    assert tuned["panes"][1]["text"] != tuned["panes"][0]["text"]
+    # A preset that names no adapters runs with the command line's (scale 0: the model's own answer).
+    assert plain["panes"][1]["adapters"] == [{"source": adapter, "scale": 0.0}]
+    assert plain["panes"][1]["text"] == plain["panes"][0]["text"]
+    assert "nowhere.gguf" in missing["panes"][1]["error"] and "\n" not in missing["panes"][1]["error"]
+    assert missing["panes"][0]["error"] is None and missing["panes"][0]["text"].strip()

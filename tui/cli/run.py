@@ -204,6 +204,7 @@ def _run_presets(
                 meta={"source": args.prompts, "repeat": args.repeat, "report": str(Path(args.report).resolve())},
             )
         progress.start()
+        opened_with = {s.role: s.spec.adapters for s in sessions}  # a preset without adapters gets these
         index = 0
         for preset in presets:
             for repeat in range(args.repeat):
@@ -211,7 +212,7 @@ def _run_presets(
                 progress.begin(index, preset.name)
                 label = preset.name if args.repeat == 1 else f"{preset.name} #{repeat + 1}"
                 try:
-                    item = _run_one(sessions, default_modes, preset, repeat, args, sampling, index)
+                    item = _run_one(sessions, default_modes, opened_with, preset, repeat, args, sampling, index)
                 except _Interrupted as stopped:  # keep the stopped answers, saved as "cancelled"
                     outputs.keep(stopped.item, label)
                     raise
@@ -264,6 +265,7 @@ class _Outputs:
 def _run_one(
     sessions: list[PaneSession],
     default_modes: list[str],
+    opened_with: dict[str, tuple],
     preset: Preset,
     repeat: int,
     args: argparse.Namespace,
@@ -274,15 +276,21 @@ def _run_one(
     seed = (preset_sampling.seed + repeat) % 2**32
     run_sampling = SamplingSettings(**{**preset_sampling.model_dump(), "seed": seed})
     futures: list[Future | None] = []
+    adapter_errors: dict[str, str] = {}
     for session, default_mode in zip(sessions, default_modes):
         session.mode = getattr(args, f"{session.role}_mode", None) or preset.mode_for(session.role) or default_mode
         session.sampling = run_sampling
         session.clear()  # every prompt stands alone: chat mode must not see the previous ones
-        futures.append(session.send(preset.text) if session.ready else None)
+        error = _use_adapters(session, preset, opened_with[session.role]) if session.ready else None
+        if error is not None:
+            adapter_errors[session.role] = error
+        futures.append(session.send(preset.text) if session.ready and error is None else None)
     panes = []
     try:
         for session, future in zip(sessions, futures):
             panes.append(_record(session, future))
+            if session.role in adapter_errors:
+                panes[-1]["error"] = adapter_errors[session.role]
     except KeyboardInterrupt:
         for session in sessions:
             session.cancel()
@@ -293,6 +301,19 @@ def _run_one(
     if args.shift:
         _add_shift(sessions, panes, _item(index, preset, repeat, seed, panes))
     return _item(index, preset, repeat, seed, panes)
+
+
+def _use_adapters(session: PaneSession, preset: Preset, opened_with: tuple) -> str | None:
+    """Give the pane this preset's LoRA adapters, or ``opened_with`` (the command line's) when the
+    preset names none (every prompt stands alone); the one-line error when they cannot be applied."""
+    try:
+        wanted = preset.adapters_for(session.role)
+        wanted = opened_with if wanted is None else wanted
+        if wanted != session.spec.adapters:
+            session.set_adapters(wanted).result()
+    except DuetError as err:
+        return f"the {session.role} pane's LoRA adapters for this prompt: {err}"
+    return None
 
 
 def _add_shift(sessions: list[PaneSession], panes: list[dict], item: dict) -> None:
