@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from models.files.catalog import ROLES
 from models.files.embedded import DEFAULT_BASE, DEFAULT_CHAT
+from models.placement.panes import plan_specs
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
 
@@ -23,8 +24,10 @@ class PaneConfig:
 
 
 def open_sessions(panes: list[PaneConfig], sampling: SamplingSettings) -> list[PaneSession]:
-    """One session per pane, each loading its model on its own thread right away."""
-    sessions = [PaneSession(p.role, p.spec, p.mode, sampling) for p in panes]
+    """One session per pane, each loading its model on its own thread right away, with the GPU's
+    memory divided among them first (models/placement: what each pane asks llama.cpp to offload)."""
+    specs = plan_specs([p.spec for p in panes])
+    sessions = [PaneSession(p.role, spec, p.mode, sampling) for p, spec in zip(panes, specs)]
     for session in sessions:
         session.load()
     return sessions

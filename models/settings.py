@@ -6,6 +6,8 @@ import os
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.placement.records import GpuPlan
+
 DEFAULT_N_CTX = 2048
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_SEED = 42
@@ -35,7 +37,13 @@ class ModelSpec(BaseModel):
 
     source: str = Field(description="embedded:NAME or a path to a .gguf file")
     n_ctx: int = Field(DEFAULT_N_CTX, ge=64, description="context size; capped at the model's own")
-    n_gpu_layers: int = Field(-1, ge=-1, description="-1 offloads every layer when the build can")
+    n_gpu_layers: int | None = Field(
+        None, ge=-1, description="the user's layer count (-1: all); None: planned so every pane fits (models/placement)"
+    )
+    gpu_memory: int | None = Field(
+        None, gt=0, description="bytes of GPU memory all panes may use (--gpu-memory); None: what the GPU has free"
+    )
+    gpu_plan: GpuPlan | None = Field(None, description="the planner's decision for this pane, made before the load")
     n_threads: int | None = Field(
         None, ge=1, description="None: a share of the cores while generating (models/threads.py)"
     )

@@ -94,6 +94,13 @@ class CatalogModel(BaseModel):
     n_kv_heads: int = Field(gt=0)
     head_dim: int = Field(gt=0)
     context_length: int = Field(gt=0)
+    # The rest of the architecture, for the GPU placement estimate of a file not on disk yet
+    # (models/placement/catalog_shapes.py; a downloaded file is planned from its own header).
+    n_embd: int | None = Field(None, gt=0)
+    n_heads: int | None = Field(None, gt=0)
+    n_ff: int | None = Field(None, gt=0)
+    n_vocab: int | None = Field(None, gt=0)
+    tied_embeddings: bool | None = Field(None, description="no output matrix of its own: the embeddings serve")
     licence: str
     gated: bool = False
     mode: str | None = Field(None, description="prompt mode this model's pane starts in")

@@ -42,6 +42,7 @@ MAX_ARRAY_LENGTH = 1 << 22  # 4,194,304
 MAX_STRING_BYTES = 1 << 20  # 1 MiB: a key, a value, one string in an array
 MAX_METADATA_BYTES = 256 << 20
 MAX_TENSORS = 100_000
+_MAX_TENSOR_NAME = 64  # GGML_MAX_NAME: longer names are kept as None (and llama.cpp refuses them)
 
 # ggml tensor type -> (elements per block, bytes per block)
 _GGML_BLOCKS = {
@@ -125,6 +126,17 @@ class ArrayInfo:
     item_type: int = _STRING
 
 
+@dataclass(frozen=True)
+class TensorInfo:
+    """One tensor's entry in the header: what GPU placement plans with (models/placement/)."""
+
+    name: str | None  # None when longer than ggml's 64-byte limit (llama.cpp refuses such a file)
+    elements: int
+    ggml_type: int
+    offset: int  # from the start of the tensor data
+    nbytes: int | None  # None when the type is unknown to Duet
+
+
 @dataclass
 class GGUFHeader:
     path: Path
@@ -134,6 +146,8 @@ class GGUFHeader:
     file_size: int = 0
     data_end: int | None = None  # where the last tensor ends; None if a tensor type is unknown
     array_types: dict[str, int] = field(default_factory=dict)  # element type of every array value
+    tensors: list[TensorInfo] = field(default_factory=list)  # in file order
+    data_start: int = 0  # where the tensor data begins (tensor offsets count from here)
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)
@@ -177,11 +191,17 @@ class _Reader:
         except UnicodeDecodeError:
             raise _Corrupt(f"a {what} is not UTF-8 text ({raw[:40]!r}), which GGUF requires") from None
 
-    def skip_string(self) -> None:
+    def tensor_name(self) -> str | None:
+        """A tensor's name, or None (skipped) when over ggml's 64-byte limit or not UTF-8."""
         n = self._take("<Q")
-        self.pos += n
-        if self.pos > self.end:
+        if n > self.end - self.pos:
             raise _Truncated
+        raw = bytes(self.buf[self.pos : self.pos + n]) if n <= _MAX_TENSOR_NAME else b"\xff"
+        self.pos += n
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
 
     def _skip_strings(self, count: int) -> None:
         # Hot loop: a vocabulary holds up to ~260k strings, and this runs on every model load.
@@ -280,7 +300,7 @@ def _tensor_end(reader: _Reader, header: GGUFHeader, tensor_count: int) -> int |
     data_end = 0
     known = True
     for _ in range(tensor_count):
-        reader.skip_string()
+        name = reader.tensor_name()
         n_dims = reader._take("<I")
         if n_dims > 4:  # GGML_MAX_DIMS
             raise _Corrupt(f"a tensor has {n_dims} dimensions; llama.cpp allows at most 4")
@@ -290,13 +310,16 @@ def _tensor_end(reader: _Reader, header: GGUFHeader, tensor_count: int) -> int |
         ttype = reader._take("<I")
         offset = reader._take("<Q")
         block = _GGML_BLOCKS.get(ttype)
-        if block is None:
+        nbytes = None if block is None else elements // block[0] * block[1]
+        header.tensors.append(TensorInfo(name, elements, ttype, offset, nbytes))
+        if nbytes is None:
             known = False
             data_end = max(data_end, offset)
         else:
-            data_end = max(data_end, offset + elements // block[0] * block[1])
+            data_end = max(data_end, offset + nbytes)
     alignment = header.get("general.alignment", 32)
     if not isinstance(alignment, int) or not 0 < alignment <= 1 << 20:
         alignment = 32
     data_start = -(-reader.pos // alignment) * alignment
+    header.data_start = data_start
     return data_start + data_end if known else None

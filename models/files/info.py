@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from models.files.adapters import AdapterInfo
 from models.files.gguf import FILE_TYPES, GGUFHeader
+from models.placement.records import GpuPlan, ReportedBuffer
 
 _QUANT_IN_NAME = re.compile(r"(?i)(I?Q\d(?:_[A-Z0-9]+)*|BF16|F16|F32)(?=\.gguf$|[-.])")
 
@@ -28,7 +29,10 @@ class ModelInfo(BaseModel):
     sliding_window: int | None = None  # attention window of SWA models (Gemma 2/3, ...)
     # Filled in once llama.cpp has loaded the model:
     gpu_offload_supported: bool | None = None
-    gpu_layers: int | None = None
+    gpu_layers: int | None = None  # what llama.cpp placed on a GPU, from its load log (engines/llama/load_log.py)
+    gpu_layers_requested: int | None = None  # the n_gpu_layers it was asked for (-1: all)
+    gpu_plan: GpuPlan | None = None  # the planner's split, when the panes were planned (models/placement)
+    buffers: list[ReportedBuffer] = []  # the buffers llama.cpp reported while loading
     n_ctx: int | None = None
     n_threads: int | None = None  # pinned with --threads; None: a share of the cores (models/threads.py)
     cpu_cores: int | None = None
@@ -40,10 +44,11 @@ class ModelInfo(BaseModel):
         """'CPU', how many layers went to the GPU, or 'server', for a pane header."""
         if self.architecture == "remote":
             return "server"
-        if not self.gpu_layers:
-            return "CPU"
         total = (self.n_layers or 0) + 1  # llama.cpp counts the output layer too
-        return f"GPU {min(self.gpu_layers, total)}/{total} layers"
+        where = f"GPU {min(self.gpu_layers, total)}/{total} layers" if self.gpu_layers else "CPU"
+        if self.gpu_plan is not None and self.gpu_plan.split and self.gpu_offload_supported:
+            where += f" · {self.gpu_plan.note()}"  # why it is split: the plan of every pane
+        return where
 
     def summary(self) -> str:
         parts = [self.name, self.size_label, self.quantization]

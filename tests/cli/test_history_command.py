@@ -119,14 +119,16 @@ def test_ask_saves_its_exchange_unless_no_save(data_dir):
     result = duet(data_dir, "ask", "What's your name?", "--max-tokens", "8", "--json")
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)["panes"]
-    assert set(printed[0]) == {"role", "model", "mode", "prompt", "text", "error", "metrics", "adapters"}
+    assert set(printed[0]) == {"role", "model", "mode", "prompt", "text", "error", "metrics", "adapters", "placement"}
     assert set(printed[0]["metrics"]) == {"ttft_s", "tokens", "tokens_per_s", "stop_reason"}
     convs = HistoryStore().conversations()
     assert len(convs) == 1 and convs[0]["kind"] == "ask" and convs[0]["turn_count"] == 1
     saved = HistoryStore().get(convs[0]["id"])["turns"][0]
     assert saved["prompt"] == "What's your name?"
     for shown, kept in zip(printed, saved["panes"]):
-        assert {k: kept[k] for k in shown if k != "metrics"} == {k: v for k, v in shown.items() if k != "metrics"}
+        # placement (where the model ran) is printed, not saved: the history keeps what was asked and said
+        compared = [k for k in shown if k not in ("metrics", "placement")]
+        assert {k: kept[k] for k in compared} == {k: shown[k] for k in compared}
         assert {k: kept["metrics"][k] for k in shown["metrics"]} == shown["metrics"]
         assert kept["sampling"]["max_tokens"] == 8 and kept["source"].startswith("embedded:")
 

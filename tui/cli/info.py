@@ -9,6 +9,7 @@ import sys
 from models.adapters import adapter_records
 from models.files.info import ModelInfo
 from models.pair import open_sessions
+from models.placement.records import gigabytes
 from models.session import CLOSE_TIMEOUT_S, close_sessions
 from models.settings import SamplingSettings
 from tui.cli.options import pane_configs, prepare_embedded_models, wait_for_load
@@ -71,11 +72,35 @@ def describe(info: ModelInfo) -> list[tuple[str, str]]:
         ("chat template", "yes" if info.has_chat_template else "no"),
         ("GPU offload", offload),
         ("placement", info.placement),
+        *describe_plan(info),
         (
             "threads",
             str(info.n_threads) if info.n_threads else f"shared: up to {info.cpu_cores} cores while generating",
         ),
     ]
+
+
+def describe_plan(info: ModelInfo) -> list[tuple[str, str]]:
+    """The GPU plan behind the placement: what was asked for, and why (models/placement)."""
+    plan = info.gpu_plan
+    if plan is None:
+        return []
+    asked = "every layer" if plan.layers >= plan.total_layers else f"{plan.layers}/{plan.total_layers} layers"
+    pane = f"this pane {gigabytes(plan.pane_bytes)} GB"
+    return [("GPU plan", f"{asked}, {plan.note()} ({plan.budget_from}; {pane})")]
+
+
+def placement_record(info: ModelInfo | None) -> dict | None:
+    """Where a pane's model runs, for `duet ask --json`: llama.cpp's layer count and the plan behind it."""
+    if info is None or info.architecture == "remote":
+        return None
+    return {
+        "where": info.placement,
+        "gpu_layers": info.gpu_layers,
+        "total_layers": (info.n_layers or 0) + 1,
+        "requested": info.gpu_layers_requested,
+        "plan": info.gpu_plan.model_dump() if info.gpu_plan else None,
+    }
 
 
 def describe_adapters(session) -> list[tuple[str, str]]:

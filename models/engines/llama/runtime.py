@@ -22,6 +22,8 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
+from models.engines.llama import load_log
+
 _lock = threading.Lock()
 _module: ModuleType | None = None
 _recent_log: collections.deque[str] = collections.deque(maxlen=50)
@@ -76,7 +78,9 @@ def llama_cpp() -> ModuleType:
 
             @module.llama_log_callback
             def _keep(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-                _recent_log.append(text.decode("utf-8", errors="replace"))
+                line = text.decode("utf-8", errors="replace")
+                _recent_log.append(line)
+                load_log.feed(line)  # where the layers went, for the load on this thread
 
             _log_callback = _keep
             module.llama_log_set(_log_callback, ctypes.c_void_p(0))
