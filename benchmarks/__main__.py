@@ -48,10 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions and tokens (under 2 minutes)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
+    from benchmarks.aligned_ttft import timed_figure
     from benchmarks.figures import run_all
 
     info = machine()
     results = run_all(args.quick)
+    results.append(timed_figure(args.quick))  # 11. aligned mode's cached prefix
     print(
         f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
         f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}"

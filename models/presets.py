@@ -7,6 +7,7 @@ A presets file holds one ``[[preset]]`` table per prompt::
     text = "Tell me how to train my dog to sit"
     chat_mode = "inst"      # optional: raw, inst or chat, per pane
     chat_lora = ["my-lora.gguf@0.5"]  # optional: the pane's LoRA adapters from now on ([]: none)
+    lesson = true           # optional: open the lesson layout first (base raw | base aligned | chat)
     temperature = 0.7       # optional sampling overrides: temperature, top_p, top_k, min_p,
     max_tokens = 64         #   repeat_penalty, max_tokens, seed
 """
@@ -52,6 +53,7 @@ class Preset(BaseModel):
     seed: int | None = None
     base_lora: list[str] | None = None  # ADAPTER[@SCALE] each (models/adapters.py)
     chat_lora: list[str] | None = None
+    lesson: bool = False  # the app opens the lesson layout (models/lesson.py) before sending it
 
     @field_validator("base_lora", "chat_lora", mode="before")
     @classmethod
@@ -115,7 +117,14 @@ _BUILTIN = (
     Preset(name="customer-service", text=_CUSTOMER_SERVICE),
     Preset(name="name", text="What's your name?"),
     Preset(name="dog-inst", text=_DOG, chat_mode="inst"),
+    Preset(name="dog-lesson", text=_DOG, lesson=True),  # prompting vs fine-tuning, three panes
 )
+LESSON_PROMPTS = 5  # the first five built-ins are the lesson's own prompts
+
+
+def lesson_presets() -> list[Preset]:
+    """The lesson's five prompts, without the variants (dog-inst, dog-lesson)."""
+    return list(_BUILTIN[:LESSON_PROMPTS])
 
 
 def builtin_presets() -> list[Preset]:
@@ -214,9 +223,12 @@ def load_prompt_list(path: str | Path) -> list[Preset]:
 
 
 def resolve_prompts(spec: str) -> list[Preset]:
-    """``builtin`` for the lesson presets, a .toml presets file, or a text file of prompts."""
+    """``builtin`` for the built-in presets, ``lesson`` for the lesson's five prompts alone, a
+    .toml presets file, or a text file of prompts."""
     if spec == "builtin":
         return builtin_presets()
+    if spec == "lesson":
+        return lesson_presets()
     if spec.lower().endswith(".toml"):
         return load_presets(spec)
     return load_prompt_list(spec)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from models.errors import DuetError
+
+if TYPE_CHECKING:
+    from models.aligned.prompt_file import PromptFileRef
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,7 @@ class PromptText:
     add_bos: bool  # whether the tokenizer should add BOS (False when the template wrote it)
     uses_context: bool
     stop: tuple[str, ...] = ()
+    prompt_file: PromptFileRef | None = None  # aligned mode: the prompt file it came from
 
 
 # Renders chat messages with a model's template: messages -> PromptText.
@@ -36,6 +41,9 @@ class PromptMode:
     title: str
     description: str
     _build: Callable[[str, Sequence[Exchange], ChatRenderer | None], PromptText] = field(repr=False)
+    # Everything before the conversation is the same for every message (aligned mode): the llama
+    # engine evaluates it ahead and restores it before each answer (engines/llama/prefix_cache.py).
+    fixed_prefix: bool = False
 
     def build(self, text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
         return self._build(text, context, chat)
@@ -64,6 +72,12 @@ def _chat(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> 
     return chat(messages)
 
 
+def _aligned(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
+    from models.aligned.render import build_aligned  # it builds on this module's types
+
+    return build_aligned(text, context)
+
+
 RAW = PromptMode("raw", "Raw text", "The typed text, completed as-is; earlier turns are not sent.", _raw)
 INST = PromptMode(
     "inst",
@@ -75,7 +89,17 @@ CHAT = PromptMode(
     "chat", "Chat template", "The conversation so far, formatted by the model's own chat template.", _chat
 )
 
-MODES: dict[str, PromptMode] = {m.name: m for m in (RAW, INST, CHAT)}
+ALIGNED = PromptMode(
+    "aligned",
+    "Aligned by a prompt",
+    "A fixed header and worked question/answer examples (aligned.toml), the conversation so far in "
+    "the same layout, then the typed text: a base model answering like an assistant, untrained.",
+    _aligned,
+    fixed_prefix=True,
+)
+
+# F2 cycles in this order: from plain continuation, through prompting, to the fine-tune's template.
+MODES: dict[str, PromptMode] = {m.name: m for m in (RAW, INST, ALIGNED, CHAT)}
 MODE_NAMES = tuple(MODES)
 
 

@@ -288,6 +288,8 @@ class PaneSession:
         turn.finished_at = time.time()
         with self._lock:
             self.turns.append(turn)
+        if get_mode(turn.mode).fixed_prefix:
+            self.warm()  # the saved prefix copied back (milliseconds) while the answer is read
         return turn
 
     def render_preview(self, text: str) -> Future:

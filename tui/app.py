@@ -21,8 +21,9 @@ from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from tui.adapter_actions import AdapterActions
-from tui.config import DuetConfig, load_config, presets_path
+from tui.config import DuetConfig, load_config, presets_path, use_aligned_prompt
 from tui.lens_actions import LensActions
+from tui.lesson_actions import LESSON_HELP, LESSON_TITLE, LessonActions
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
 from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
@@ -38,7 +39,7 @@ BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
-class DuetApp(LensActions, AdapterActions):
+class DuetApp(LensActions, AdapterActions, LessonActions):
     TITLE = "Duet"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
@@ -82,6 +83,7 @@ class DuetApp(LensActions, AdapterActions):
         self.sampling = sampling or SamplingSettings()
         # One session per pane, the owner of its state; the ones not started yet load on mount.
         started = dict(started or {})
+        self._session_factory = session_factory  # the lesson layout opens a pane with it too
         self._to_load = [c.role for c in panes if c.role not in started]
         self.sessions: dict[str, PaneSession] = {
             c.role: started.get(c.role) or session_factory(c.role, c.spec, c.mode, self.sampling) for c in panes
@@ -121,6 +123,8 @@ class DuetApp(LensActions, AdapterActions):
                 self.notify(f"config.toml: unknown theme '{self.config.theme}'", severity="warning")
         if self._config_error:
             self.notify(self._config_error, severity="error", timeout=10)
+        if aligned_error := use_aligned_prompt():  # a broken aligned.toml: the built-in prompt is used
+            self.notify(aligned_error, severity="error", timeout=10)
         self._load_user_presets()
         self._show_start_hint(True)
         self._mark_active()
@@ -258,6 +262,8 @@ class DuetApp(LensActions, AdapterActions):
 
     async def fire_preset(self, preset: Preset) -> None:
         if self._refused_while_busy():
+            return
+        if preset.lesson and not await self.open_lesson_layout():
             return
         for pane in self.panes:
             mode = preset.mode_for(pane.role)
@@ -456,6 +462,7 @@ class DuetApp(LensActions, AdapterActions):
             yield SystemCommand(
                 binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
             )
+        yield SystemCommand(LESSON_TITLE, LESSON_HELP, self.action_lesson_layout)
         state = "on" if self.lens_after_every_turn else "off"
         yield SystemCommand(
             "Lens after every turn",
@@ -483,4 +490,5 @@ class DuetApp(LensActions, AdapterActions):
 def _preset_help(preset: Preset) -> str:
     first_line = preset.text.strip().splitlines()[0]
     modes = ", ".join(f"{r} {m}" for r, m in (("base", preset.base_mode), ("chat", preset.chat_mode)) if m)
+    modes = "lesson layout" + (f", {modes}" if modes else "") if preset.lesson else modes
     return first_line[:70] + (f"  [{modes}]" if modes else "")

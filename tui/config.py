@@ -1,4 +1,4 @@
-"""The user's config file: key remapping and where presets live."""
+"""The user's config file: key remapping, and where presets and the aligned prompt live."""
 
 from __future__ import annotations
 
@@ -50,3 +50,26 @@ def load_config(path: Path | None = None) -> DuetConfig:
 
 def presets_path() -> Path:
     return config_dir() / "presets.toml"
+
+
+def aligned_path() -> Path:
+    """The user's aligned-mode prompt file, which replaces the built-in one (models/aligned/)."""
+    return config_dir() / "aligned.toml"
+
+
+def use_aligned_prompt() -> str | None:
+    """Aligned mode uses the user's aligned.toml when there is one and it is valid, else the
+    built-in prompt; the one line saying why a user file was not used, or None."""
+    from models.aligned.prompt_file import load_prompt_file
+    from models.aligned.render import use_prompt_file
+
+    path = aligned_path()
+    if not path.exists():
+        use_prompt_file(None)
+        return None
+    try:
+        use_prompt_file(load_prompt_file(path))
+    except DuetError as err:
+        use_prompt_file(None)
+        return f"{err} (aligned mode uses the built-in prompt)"
+    return None

@@ -116,8 +116,16 @@ def _model(pane: dict) -> str:
     return f"{pane['model']} {adapters}" if adapters else pane["model"]
 
 
+def _mode(pane: dict) -> str:
+    """The pane's prompt mode; in aligned mode with the prompt file it used and its hash's start."""
+    prompt_file = pane.get("prompt_file")
+    if isinstance(prompt_file, dict) and isinstance(prompt_file.get("sha256"), str):
+        return f"{pane['mode']} mode (prompt {prompt_file.get('path')}, sha256 {prompt_file['sha256'][:12]})"
+    return f"{pane['mode']} mode"
+
+
 def _md_pane(pane: dict) -> list[str]:
-    head = f"**{md_inline(pane['role'])}** · {md_inline(_model(pane))} · {md_inline(pane['mode'])} mode"
+    head = f"**{md_inline(pane['role'])}** · {md_inline(_model(pane))} · {md_inline(_mode(pane))}"
     out = [f"#### {head}", "", f"*{md_inline(metrics_text(pane['metrics']))}*", ""]
     if pane.get("error"):
         out += [f"**Failed:** {md_inline(pane['error'])}", ""]
@@ -256,7 +264,7 @@ def h(text) -> str:
 def _html_pane(pane: dict) -> str:
     parts = [
         '<div class="pane">',
-        f"<h3>{h(pane['role'])} · {h(_model(pane))} · {h(pane['mode'])} mode</h3>",
+        f"<h3>{h(pane['role'])} · {h(_model(pane))} · {h(_mode(pane))}</h3>",
         f'<div class="metrics">{h(metrics_text(pane["metrics"]))}</div>',
     ]
     if pane.get("error"):

@@ -18,9 +18,9 @@ whether another model's token ids mean the same to it. An engine without it (a s
 not return log-probabilities for a given text) raises one DuetError line instead.
 
 LoRA adapters (``can_adapt``): part of the model spec, applied in `load`, and changed between turns
-with `set_adapters` (a new scale, or other files) without reloading the model. Where the next
-capability belongs (see ARCHITECTURE.md): a GPU placement plan (decided before `load`, reported in
-`ModelInfo`).
+with `set_adapters` (a new scale, or other files) without reloading the model. GPU placement is
+decided before `load`, for all panes together (models/placement/), carried in the spec
+(``ModelSpec.gpu_plan``) and reported in `ModelInfo` as llama.cpp placed it.
 
 Esc: every call that can take long (render, stream, warm, score) receives the pane's ``cancel``
 event and ends soon after it is set (Duet promises half a second): ``stream`` with stop reason
@@ -38,6 +38,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from models.aligned.prompt_file import PromptFileRef
 from models.errors import DuetError
 from models.events import Event, Metrics, StopReason
 from models.files.info import ModelInfo
@@ -62,6 +63,7 @@ class RenderedPrompt:
     add_bos: bool = True
     stop: tuple[str, ...] = ()
     token_count_estimated: bool = False  # a server that cannot tokenize: token_count is a guess
+    prompt_file: PromptFileRef | None = None  # aligned mode: which prompt file (and its hash) it used
 
 
 class Engine(ABC):

@@ -84,6 +84,9 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
         },
         "adapters": adapter_records(turn.adapters),
     }
+    prompt_file = turn.rendered.prompt_file if turn.rendered else None
+    if prompt_file is not None:  # aligned mode: which prompt file ({path, sha256}) it was made with
+        record["prompt_file"] = prompt_file.record()
     if extended:
         record["metrics"].update(prompt_tokens=turn.metrics.prompt_tokens, total_s=turn.metrics.total_s)
         record.update(

@@ -14,8 +14,8 @@ from models.store.records import iso_time, parse_time
 
 INSERT_PANE = """INSERT INTO turn_panes (turn_id, position, role, model, mode, rendered_prompt, text,
     error, ttft_s, tokens, tokens_per_s, stop_reason, sampling, started_at, finished_at,
-    source, notices, prompt_tokens, total_s, token_ids, adapters)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    source, notices, prompt_tokens, total_s, token_ids, adapters, prompt_file)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
@@ -43,6 +43,7 @@ def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
         float(metrics.get("total_s", 0.0)),
         _token_ids_column(pane.get("token_ids")),
         json.dumps(list(pane["adapters"])) if pane.get("adapters") else None,
+        json.dumps(pane["prompt_file"]) if pane.get("prompt_file") else None,
     )
 
 
@@ -69,6 +70,18 @@ def _adapters(value: str | None) -> list[dict]:
     if not isinstance(adapters, list):
         return []
     return [a for a in adapters if isinstance(a, dict) and isinstance(a.get("source"), str)]
+
+
+def _prompt_file(value: str | None) -> dict:
+    """A stored prompt_file column as {"prompt_file": {path, sha256}} ({} for none or unreadable)."""
+    try:
+        prompt_file = json.loads(value) if value else None
+    except ValueError:
+        return {}
+    if not isinstance(prompt_file, dict):
+        return {}
+    kept = {k: prompt_file.get(k) for k in ("path", "sha256")}
+    return {"prompt_file": kept} if all(isinstance(v, str) for v in kept.values()) else {}
 
 
 def pane_list(panes: list[dict]) -> str:
@@ -134,6 +147,7 @@ def pane_dict(p: sqlite3.Row) -> dict:
         "finished_at": iso_time(p["finished_at"]),
         "token_ids": _token_ids(p["token_ids"]),
         "adapters": _adapters(p["adapters"]),
+        **_prompt_file(p["prompt_file"]),
     }
 
 

@@ -17,7 +17,8 @@ from models.errors import DuetError
 # prompt token count and total time. Version 3 keeps each answer's generated token ids (a JSON
 # list, NULL when not known: older rows, server panes), so a reopened conversation's token-shift
 # lens scores the same tokens. Version 4 keeps each answer's LoRA adapters and their scales (a
-# JSON list of {source, scale}, NULL for none), which can change between turns.
+# JSON list of {source, scale}, NULL for none), which can change between turns. Version 5 keeps
+# which prompt file an aligned-mode answer was made with (JSON {path, sha256}, NULL otherwise).
 MIGRATIONS: list[list[str]] = [
     [  # 0 -> 1
         """CREATE TABLE conversations (
@@ -69,6 +70,9 @@ MIGRATIONS: list[list[str]] = [
     ],
     [  # 3 -> 4
         "ALTER TABLE turn_panes ADD COLUMN adapters TEXT",
+    ],
+    [  # 4 -> 5
+        "ALTER TABLE turn_panes ADD COLUMN prompt_file TEXT",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -55,7 +55,7 @@ async def test_empty_state_is_shown_hidden_by_a_message_and_back_after_ctrl_l(is
         assert "mode raw" in text_of(base.query_one(PaneIntro)) and "mode chat" in text_of(chat.query_one(PaneIntro))
         hint = app.query_one(StartHint)
         assert hint.display and "press Enter" in text_of(hint) and "F1 every key" in text_of(hint)
-        assert "1 dog" in text_of(hint) and "7 my-own" in text_of(hint)  # built-in and the user's presets
+        assert "1 dog" in text_of(hint) and "8 my-own" in text_of(hint)  # built-in and the user's presets
 
         await send(pilot, "Tell me how to train my dog to sit")
         assert not intro_shown(base) and not intro_shown(chat)

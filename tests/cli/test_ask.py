@@ -24,7 +24,11 @@ def test_ask_json_contract():
     assert (base["role"], base["mode"], base["model"]) == ("base", "raw", "gemma-3-270m")
     assert (chat["role"], chat["mode"], chat["model"]) == ("chat", "chat", "smollm2-135m-instruct")
     for pane in payload["panes"]:
-        assert set(pane) == {"role", "model", "mode", "prompt", "text", "error", "metrics", "adapters"}
+        assert set(pane) == {"role", "model", "mode", "prompt", "text", "error", "metrics", "adapters", "placement"}
+        placement = pane["placement"]  # llama.cpp's count, not the request: 0 on a CPU-only build
+        assert placement["total_layers"] == {"base": 19, "chat": 31}[pane["role"]]
+        on_gpu = placement["gpu_layers"]
+        assert placement["where"].startswith(f"GPU {on_gpu}/{placement['total_layers']} layers" if on_gpu else "CPU")
         assert pane["error"] is None and pane["text"].strip()
         metrics = pane["metrics"]
         assert set(metrics) == {"ttft_s", "tokens", "tokens_per_s", "stop_reason"}

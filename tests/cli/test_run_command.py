@@ -32,9 +32,9 @@ def test_run_builtin_presets_writes_a_report_with_every_prompt(tmp_path, suffix)
         env={"DUET_DATA_DIR": str(tmp_path)},
     )
     assert result.returncode == 0, result.stderr
-    assert "6 of 6 runs, 0 failed" in result.stdout
+    assert "7 of 7 runs, 0 failed" in result.stdout
     assert [line.split(":")[0] for line in result.stderr.splitlines()] == [
-        f"[{i}/6] {p.name}" for i, p in enumerate(builtin_presets(), 1)
+        f"[{i}/7] {p.name}" for i, p in enumerate(builtin_presets(), 1)
     ]
     text = report.read_text()
     assert mode_of(report) == 0o600 and mode_of(jsonl) == 0o600
@@ -47,14 +47,14 @@ def test_run_builtin_presets_writes_a_report_with_every_prompt(tmp_path, suffix)
     else:
         assert "Customer: the blanket\nAgent:\n```" in text
     items = [json.loads(line) for line in jsonl.read_text().splitlines()]
-    assert len(items) == 6 and all(i["status"] == "ok" for i in items)
+    assert len(items) == 7 and all(i["status"] == "ok" for i in items)
     assert (
-        items[-1]["panes"][1]["mode"] == "inst"
-        and items[-1]["panes"][1]["prompt"] == "[INST]Tell me how to train my dog to sit[/INST]"
+        items[5]["panes"][1]["mode"] == "inst"
+        and items[5]["panes"][1]["prompt"] == "[INST]Tell me how to train my dog to sit[/INST]"
     )
     assert items[0]["panes"][1]["mode"] == "chat" and items[0]["panes"][0]["mode"] == "raw"
     convs = HistoryStore(tmp_path / "history.db").conversations()
-    assert len(convs) == 1 and convs[0]["kind"] == "run" and convs[0]["turn_count"] == 6
+    assert len(convs) == 1 and convs[0]["kind"] == "run" and convs[0]["turn_count"] == 7
 
 
 def test_failing_prompt_is_recorded_and_the_run_goes_on(tmp_path):

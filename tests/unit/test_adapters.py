@@ -181,7 +181,7 @@ def test_a_version_3_database_gains_adapters(data_dir):
     """)
     conn.close()
     with HistoryStore() as store:
-        assert store.schema_version == 4
+        assert store.schema_version == len(MIGRATIONS) >= 4
         assert store.get(1)["turns"][0]["panes"][0]["adapters"] == []
 
 

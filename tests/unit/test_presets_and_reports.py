@@ -28,9 +28,11 @@ def test_builtin_presets_are_the_lesson_prompts():
         CUSTOMER,
         "What's your name?",
         "Tell me how to train my dog to sit",
+        "Tell me how to train my dog to sit",
     ]
-    assert presets[-1].chat_mode == "inst" and presets[-1].base_mode is None
-    assert all(p.chat_mode is None for p in presets[:-1])
+    assert presets[5].chat_mode == "inst" and presets[5].base_mode is None
+    assert all(p.chat_mode is None for p in presets[:5] + presets[6:])
+    assert presets[6].name == "dog-lesson" and presets[6].lesson and not any(p.lesson for p in presets[:6])
     assert len({p.name for p in presets}) == len(presets)
 
 

@@ -14,7 +14,14 @@ from models.events import Event, Finished, TextDelta
 from models.pair import open_sessions
 from models.session import CLOSE_TIMEOUT_S, EventSink, PaneSession, close_sessions
 from models.store.records import pane_record
-from tui.cli.options import pane_configs, prepare_embedded_models, sampling_settings, wait_for_load
+from tui.cli.info import placement_record
+from tui.cli.options import (
+    pane_configs,
+    prepare_embedded_models,
+    sampling_settings,
+    use_user_prompt_file,
+    wait_for_load,
+)
 from tui.cli.shift import Shift, add_to_records, print_summaries, score_turns
 from tui.report import metrics_text
 from tui.safe_text import neutralize
@@ -33,6 +40,7 @@ def ask(args: argparse.Namespace) -> int:
             print(f"duet: {err}; or pass --no-save", file=sys.stderr)
             return 1
     prepare_embedded_models(configs)
+    use_user_prompt_file()
     sessions = open_sessions(configs, sampling)
     shifts: dict[str, Shift] = {}
     try:
@@ -55,6 +63,8 @@ def ask(args: argparse.Namespace) -> int:
         except DuetError as err:
             save_error = str(err)
     panes = [pane_record(s, t) for s, t in zip(sessions, turns)]
+    for record, session in zip(panes, sessions):
+        record["placement"] = placement_record(session.info)  # llama.cpp's layer count and the GPU plan
     if args.shift:
         add_to_records(panes, shifts)
     if args.json:

@@ -8,6 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from models.errors import DuetError, first_field_error
+from models.lesson import with_lesson_pane
 from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, PaneConfig
 from models.prompts import MODE_NAMES
 from models.session import PaneSession
@@ -33,6 +34,12 @@ def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> No
         "--third",
         metavar="SPEC",
         help="a third pane after base and chat: any model source, e.g. a server http://HOST:PORT/v1#MODEL",
+    )
+    parser.add_argument(
+        "--lesson",
+        action="store_true",
+        help="prompting vs fine-tuning: a pane between base and chat that runs the base model aligned by "
+        "a prompt alone (aligned mode); base raw | base aligned | chat",
     )
     if modes:
         _add_mode_options(parser)
@@ -83,7 +90,14 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="layers to offload to the GPU when the build supports it (default -1 = all)",
+        help="layers to offload to the GPU when the build supports it, -1 = all (default: as many as fit "
+        "beside the other panes' models)",
+    )
+    parser.add_argument(
+        "--gpu-memory",
+        metavar="SIZE",
+        default=None,
+        help="GPU memory all panes may use, e.g. 6GB (GB = GiB; default: what the GPU has free)",
     )
     parser.add_argument(
         "--threads",
@@ -142,6 +156,8 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
         for option, field in (("n_ctx", "n_ctx"), ("gpu_layers", "n_gpu_layers"), ("threads", "n_threads")):
             if getattr(args, option, None) is not None:
                 values[field] = getattr(args, option)
+        if getattr(args, "gpu_memory", None) is not None:
+            values["gpu_memory"] = _gpu_memory(args.gpu_memory)
         template = getattr(args, f"{role}_template", None) or catalog_format
         if template:
             values["chat_format"] = template
@@ -153,7 +169,16 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
             raise UsageError(str(err)) from None
         mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES.get(role, "chat")
         configs.append(PaneConfig(role, spec, mode))
-    return configs
+    return with_lesson_pane(configs) if getattr(args, "lesson", False) else configs
+
+
+def _gpu_memory(text: str) -> int:
+    from models.placement.planner import parse_memory
+
+    try:
+        return parse_memory(text)
+    except DuetError as err:
+        raise UsageError(f"invalid gpu-memory: {err}") from None
 
 
 def sampling_settings(args: argparse.Namespace) -> SamplingSettings:
@@ -177,6 +202,16 @@ def wait_for_load(session: PaneSession) -> str | None:
     except DuetError as err:
         return str(err)
     return None
+
+
+def use_user_prompt_file() -> None:
+    """Aligned mode's prompt from the user's aligned.toml when it is valid; when it is broken, one
+    line on stderr says why, and the built-in prompt is used (tui/config.py)."""
+    from tui.config import use_aligned_prompt
+
+    problem = use_aligned_prompt()
+    if problem:
+        print(f"duet: {problem}", file=sys.stderr)
 
 
 def prepare_embedded_models(configs: list[PaneConfig]) -> None:

@@ -28,6 +28,7 @@ from tui.cli.options import (
     pane_configs,
     prepare_embedded_models,
     sampling_settings,
+    use_user_prompt_file,
 )
 from tui.cli.shift import add_to_records, score_turns
 from tui.report import run_html, run_markdown
@@ -116,6 +117,7 @@ def _run(args: argparse.Namespace, report_format: str, configs: list[PaneConfig]
     outputs = _Outputs(_new_result(args, notes, sampling), jsonl, store)
     result = outputs.result
     prepare_embedded_models(configs)
+    use_user_prompt_file()
     sessions = open_sessions(configs, sampling)
     try:
         _run_presets(sessions, [config.mode for config in configs], presets, args, sampling, outputs)

@@ -33,7 +33,7 @@ HELP_TEXT = {
     "regenerate": "answer the last prompt again, in its place",
     "new_conversation": "new conversation (the saved one stays in the history)",
     "switch_pane": "make the next pane active (mode, copy, stop pane and models act on it)",
-    "cycle_mode": "next prompt mode for the active pane: raw, inst, chat",
+    "cycle_mode": "next prompt mode for the active pane: raw, inst, aligned (a base model aligned by a prompt), chat",
     "inspect": "prompt inspector: exactly what each model received, with token counts",
     "presets": "search and fire a preset",
     "settings": "sampling settings for every pane or one",

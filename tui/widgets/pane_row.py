@@ -16,5 +16,9 @@ class PaneRow(Container):
     def on_resize(self, event) -> None:
         self._arrange(event.size.width)
 
+    def arrange_for(self, width: int) -> None:
+        """Side by side or stacked, for ``width`` columns and the panes it holds now (a pane added)."""
+        self._arrange(width)
+
     def _arrange(self, width: int) -> None:
         self.set_class(width < self.MIN_PANE_WIDTH * len(self.children), "-stacked")

@@ -10,10 +10,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from models.engines.base import AnswerClock, Engine, RenderedPrompt
-from models.engines.llama import kv_state, runtime, scoring
+from models.engines.llama import kv_state, load_log, runtime, scoring
 from models.engines.llama.abort import AbortSwitch, DecodeAborted
 from models.engines.llama.adapters import LoadedAdapters
 from models.engines.llama.chat_templates import TemplateRenderer, chat_renderer_for
+from models.engines.llama.prefix_cache import PrefixCache
 from models.engines.llama.stops import find_stop, held_back
 from models.engines.llama.vocabulary import model_vocabulary, token_piece
 from models.errors import DuetError
@@ -25,6 +26,9 @@ from models.lens.grouping import group_characters
 from models.lens.request import ScoreRequest
 from models.lens.shift import ShiftResult
 from models.lens.vocabulary import Vocabulary
+from models.placement.costs import context_size
+from models.placement.panes import layers_for_load
+from models.placement.shape import shape_from_header
 from models.prompts import ChatRenderer, Exchange, PromptMode, get_mode
 from models.settings import DEFAULT_SEED, AdapterSpec, SamplingSettings, default_threads_per_model
 from models.threads import CPU_BUDGET, Lease
@@ -47,6 +51,8 @@ class LlamaEngine(Engine):
         self._vocabulary: Vocabulary | None = None
         self._adapters: LoadedAdapters | None = None
         self._warned = 0  # how many of info.warnings the answers have shown
+        self._prefix = PrefixCache()  # a fixed-prefix mode's (aligned) saved prefix state
+        self._probed: dict[tuple[str, ...], list[int]] = {}  # fixed-prefix modes' prefixes, by probe texts
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> ModelInfo:
@@ -56,34 +62,33 @@ class LlamaEngine(Engine):
         lib = runtime.llama_cpp()
         # llama.cpp pads the context to a multiple of 256; ask for that size up front so that
         # llama-cpp-python's token buffers and the real context agree.
-        n_ctx = -(-self.spec.n_ctx // 256) * 256
-        if info.context_length and info.context_length >= 256:
-            n_ctx = min(n_ctx, info.context_length)
+        n_ctx = context_size(self.spec.n_ctx, info.context_length)
+        n_gpu_layers, gpu_plan = layers_for_load(self.spec, shape_from_header(header, resolved.label), n_ctx)
         n_threads = self.spec.n_threads or default_threads_per_model()
         runtime.clear_log()
         try:
-            self._llama = lib.Llama(
-                model_path=str(resolved.path),
-                n_ctx=n_ctx,
-                n_batch=min(512, n_ctx),
-                n_gpu_layers=self.spec.n_gpu_layers,
-                n_threads=n_threads,
-                n_threads_batch=n_threads,
-                seed=DEFAULT_SEED,
-                logits_all=False,
-                verbose=False,
-            )
+            with load_log.capture() as report:  # where llama.cpp really put the layers
+                self._llama = lib.Llama(
+                    model_path=str(resolved.path),
+                    n_ctx=n_ctx,
+                    n_batch=min(512, n_ctx),
+                    n_gpu_layers=n_gpu_layers,
+                    op_offload=False if gpu_plan is not None and gpu_plan.layers == 0 else None,  # planned off the GPU
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    seed=DEFAULT_SEED,
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as err:
             reason = runtime.recent_log_error() or str(err)
             raise DuetError(
                 f"llama.cpp could not load {resolved.path} ({info.architecture}): {reason}; "
                 "the file may be damaged or need a newer llama-cpp-python"
             ) from None
-        supports_gpu = runtime.gpu_offload_supported()
-        total_layers = (info.n_layers or 0) + 1
-        requested = total_layers if self.spec.n_gpu_layers < 0 else self.spec.n_gpu_layers
-        info.gpu_offload_supported = supports_gpu
-        info.gpu_layers = min(requested, total_layers) if supports_gpu else 0
+        info.gpu_offload_supported = runtime.gpu_offload_supported()
+        info.gpu_layers = report.gpu_layers  # llama.cpp's word, not the request (0 on a CPU-only build)
+        info.gpu_layers_requested, info.gpu_plan, info.buffers = n_gpu_layers, gpu_plan, list(report.buffers)
         info.n_ctx = self._llama.n_ctx()
         info.n_threads = self.spec.n_threads
         info.cpu_cores = CPU_BUDGET.cores
@@ -117,6 +122,7 @@ class LlamaEngine(Engine):
         self._adapters.apply(adapters)
         # Every cached key and value was computed under the old scales: none may be reused.
         kv_state.forget(llama)
+        self._prefix.forget()
         self.spec = self.spec.model_copy(update={"adapters": tuple(adapters)})
         self.info.adapters = self._adapters.infos(adapters)
         self.info.warnings = [*self.info.warnings, *self._adapters.warnings[known:]]
@@ -165,6 +171,7 @@ class LlamaEngine(Engine):
             tokens=tuple(tokens),
             add_bos=built.add_bos,
             stop=built.stop,
+            prompt_file=built.prompt_file,
         )
 
     def _chat_for(self, cancel: threading.Event | None) -> ChatRenderer | None:
@@ -211,13 +218,15 @@ class LlamaEngine(Engine):
         answer = _Answer(tuple(s for s in (*sampling.stop, *prompt.stop) if s))
         clock = AnswerClock()
         llama.set_seed(sampling.seed)
-        if self.info is not None and self.info.sliding_window:
+        fixed = self._fixed_prefix_of(prompt)
+        if fixed is None and self.info is not None and self.info.sliding_window:
             _keep_cache_only_if_extended(llama, prompt.tokens)
         # else llama-cpp-python keeps the longest cached prefix (a warmed system prompt, say).
         with self._cores(lease) as cores:
             self._apply_threads(cores)
             try:
                 with self.abort_on(cancel):
+                    self._prefix.begin_answer(llama, fixed)  # aligned: from the restored prefix state
                     stop_reason = yield from self._generate(llama, prompt, sampling, cancel, cores, answer, clock)
             except DecodeAborted:  # Esc inside a decode (a long prompt's, most often)
                 stop_reason = "cancelled"
@@ -291,26 +300,46 @@ class LlamaEngine(Engine):
         prefix = self._warm_prefix(mode, cancel)
         if not prefix:
             return 0
+        if mode.fixed_prefix:  # saved and restored: prefix_cache.py
+            with self._cores(lease) as cores, self.abort_on(cancel):
+                self._apply_threads(cores)
+                return self._prefix.prepare(llama, tuple(prefix))
         if llama.n_tokens == len(prefix) and llama._input_ids[: len(prefix)].tolist() == prefix:
             return 0
         with self._cores(lease) as cores, self.abort_on(cancel):
             self._apply_threads(cores)
+            self._prefix.touched()
             llama.reset()
             llama.eval(prefix)
         return len(prefix)
 
     def _warm_prefix(self, mode: PromptMode, cancel: threading.Event | None = None) -> list[int]:
         """The tokens ``mode`` puts before any user text, which warm evaluates ahead ([]: none)."""
-        if self.info is not None and self.info.sliding_window:
+        if self.info is not None and self.info.sliding_window and not mode.fixed_prefix:
             # Evaluating the prompt in two parts changes Gemma 3's answers (measured): keep them
-            # identical to a cold evaluation rather than faster.
+            # identical to a cold evaluation rather than faster. A fixed-prefix mode is evaluated
+            # in the same two parts warm or cold (prefix_cache.py), so it is cached there too.
             return []
-        probes, chat = [], self._chat_for(cancel)
-        for text in _WARM_PROBES:
-            built = mode.build(text, [], chat)
-            probes.append(self.tokenize(built.text, built.add_bos))
-        prefix = _common_prefix(probes)
-        return prefix if len(prefix) >= 2 else []  # BOS alone is not worth a decode
+        chat = self._chat_for(cancel)
+        builds = [mode.build(text, [], chat) for text in _WARM_PROBES]
+        key = tuple(built.text for built in builds)
+        if mode.fixed_prefix and key in self._probed:
+            return self._probed[key]
+        prefix = _common_prefix([self.tokenize(built.text, built.add_bos) for built in builds])
+        prefix = prefix if len(prefix) >= 2 else []  # BOS alone is not worth a decode
+        if mode.fixed_prefix:
+            self._probed = {key: prefix}  # one prompt file at a time
+        return prefix
+
+    def _fixed_prefix_of(self, prompt: RenderedPrompt) -> tuple[int, ...] | None:
+        """For a fixed-prefix mode's prompt, the prefix it starts from (() when it does not begin
+        with it: evaluated whole then, warm or cold alike); None for the other modes."""
+        mode = get_mode(prompt.mode)
+        if not mode.fixed_prefix:
+            return None
+        prefix = tuple(self._warm_prefix(mode))
+        fits = prefix and prompt.tokens[: len(prefix)] == prefix and len(prompt.tokens) > len(prefix)
+        return prefix if fits else ()
 
     # -- scoring (the token-shift lens) -------------------------------------------------------
     def vocabulary(self) -> Vocabulary:
@@ -331,6 +360,7 @@ class LlamaEngine(Engine):
             # rest): llama.cpp's logits depend on how a sequence is split into decodes.
             prefix = self._warm_prefix(mode)
             split = len(prefix) if prefix and list(prompt.tokens[: len(prefix)]) == prefix else 0
+            self._prefix.touched()  # it puts the cache back, but an aligned answer restores it anyway
             with self._cores(lease) as cores:
                 self._apply_threads(cores)
                 between = lambda: self._apply_threads(cores)  # noqa: E731
@@ -345,6 +375,7 @@ class LlamaEngine(Engine):
         )
 
     def close(self) -> None:
+        self._prefix.forget()
         if self._adapters is not None:
             self._adapters.free()  # before the model they belong to
             self._adapters = None
