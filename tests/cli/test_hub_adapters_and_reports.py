@@ -12,33 +12,12 @@ import json
 import pytest
 
 from tests.support.duet_process import run_duet
-from tests.support.fake_hub import FakeHub
 from tests.support.lora_gguf import write_lora
 
 BASE = ("QuantFactory/SmolLM2-135M-GGUF", "SmolLM2-135M.Q4_K_M.gguf")
 CHAT = ("bartowski/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct-Q4_K_M.gguf")
 HF_ADAPTER = "hf:test-org/smollm2-loras/style.gguf"
 SMOLLM2 = "embedded:smollm2-135m-instruct"
-
-
-@pytest.fixture
-def fake_hub():
-    hub = FakeHub().start()
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def env(tmp_path, fake_hub):
-    return {
-        "HF_ENDPOINT": fake_hub.url,
-        "HF_HUB_CACHE": str(tmp_path / "hub"),
-        "HF_HOME": str(tmp_path / "hf-home"),
-        "HF_TOKEN": "",
-        "HF_HUB_OFFLINE": "0",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "DUET_DATA_DIR": str(tmp_path / "data"),
-    }
 
 
 @pytest.fixture(scope="module")

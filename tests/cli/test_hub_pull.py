@@ -16,31 +16,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.duet_process import ROOT, run_duet
-from tests.support.fake_hub import COMMIT, TOKEN, FakeHub
+from tests.support.fake_hub import COMMIT, TOKEN
 
 REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
 FILE = "smollm2-135m-instruct.Q4_1.gguf"
 SPEC = f"hf:{REPO}/{FILE}"
-
-
-@pytest.fixture
-def fake_hub():
-    hub = FakeHub().start()
-    yield hub
-    hub.stop()
-
-
-@pytest.fixture
-def env(tmp_path, fake_hub):
-    return {
-        "HF_ENDPOINT": fake_hub.url,
-        "HF_HUB_CACHE": str(tmp_path / "hub"),
-        "HF_HOME": str(tmp_path / "hf-home"),  # no token stored by the person running the tests
-        "HF_TOKEN": "",
-        "HF_HUB_OFFLINE": "0",  # conftest forces offline for everything else
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "DUET_DATA_DIR": str(tmp_path / "data"),
-    }
 
 
 @pytest.fixture
