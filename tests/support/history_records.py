@@ -29,3 +29,23 @@ def fill(store, turns=2):
     for i in range(turns):
         store.add_turn(cid, f"prompt {i}", [pane("base", f"base answer {i}"), pane("chat", f"chat answer {i}")])
     return cid
+
+
+def old_database(path, version: int, role: str, model: str, mode: str) -> None:
+    """A history database at schema ``version`` (the first ``version`` migrations) holding one
+    conversation with one turn of one pane, as an older Duet left it."""
+    import sqlite3
+
+    from models.store.schema import MIGRATIONS
+
+    conn = sqlite3.connect(path)
+    for statement in [s for step in MIGRATIONS[:version] for s in step]:
+        conn.execute(statement)
+    conn.executescript(f"""
+        INSERT INTO conversations (id, started_at, updated_at, title, panes) VALUES (1, 1, 2, 'old', '[]');
+        INSERT INTO turns (id, conversation_id, seq, prompt, created_at) VALUES (1, 1, 1, 'hello', 1);
+        INSERT INTO turn_panes (turn_id, position, role, model, mode, text, stop_reason)
+            VALUES (1, 0, '{role}', '{model}', '{mode}', ' world', 'eos');
+        PRAGMA user_version = {version};
+    """)
+    conn.close()

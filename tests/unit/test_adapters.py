@@ -4,7 +4,6 @@ headers, the --ROLE-lora options, presets, and adapters in --json records and th
 from __future__ import annotations
 
 import argparse
-import sqlite3
 
 import pytest
 
@@ -15,7 +14,7 @@ from models.presets import load_presets
 from models.settings import AdapterSpec
 from models.store.history import HistoryStore
 from models.store.schema import MIGRATIONS
-from tests.support.history_records import pane
+from tests.support.history_records import old_database, pane
 from tests.support.lora_gguf import write_lora
 from tui.cli.main import build_parser
 from tui.cli.options import UsageError, pane_configs
@@ -169,17 +168,7 @@ def test_the_history_keeps_each_turns_adapters(data_dir):
 
 
 def test_a_version_3_database_gains_adapters(data_dir):
-    conn = sqlite3.connect(data_dir / "history.db")
-    for statement in [s for step in MIGRATIONS[:3] for s in step]:
-        conn.execute(statement)
-    conn.executescript("""
-        INSERT INTO conversations (id, started_at, updated_at, title, panes) VALUES (1, 1, 2, 'old', '[]');
-        INSERT INTO turns (id, conversation_id, seq, prompt, created_at) VALUES (1, 1, 1, 'hello', 1);
-        INSERT INTO turn_panes (turn_id, position, role, model, mode, text, stop_reason)
-            VALUES (1, 0, 'chat', 'old-chat', 'chat', ' world', 'eos');
-        PRAGMA user_version = 3;
-    """)
-    conn.close()
+    old_database(data_dir / "history.db", 3, "chat", "old-chat", "chat")
     with HistoryStore() as store:
         assert store.schema_version == len(MIGRATIONS) >= 4
         assert store.get(1)["turns"][0]["panes"][0]["adapters"] == []

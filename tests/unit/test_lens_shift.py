@@ -2,7 +2,6 @@
 near-ties, ranks against a full sort, byte groups, pairing, vocabularies, and token ids in the
 history database (an older database included)."""
 
-import sqlite3
 import threading
 
 import numpy as np
@@ -22,8 +21,8 @@ from models.lens.ranking import rank_row
 from models.lens.shift import NEAR_TIE, ShiftResult, TokenScore, classify, most_shifted, summarize
 from models.lens.vocabulary import same_vocabulary, vocabulary_of
 from models.store.history import HistoryStore
-from models.store.schema import MIGRATIONS, SCHEMA_VERSION
-from tests.support.history_records import pane
+from models.store.schema import SCHEMA_VERSION
+from tests.support.history_records import old_database, pane
 
 
 def token(text, rank, p=0.5, near_tie=False, token_id=7):
@@ -231,18 +230,7 @@ def test_token_ids_round_trip_through_the_history(data_dir):
 
 
 def test_a_version_2_database_gains_token_ids_and_keeps_its_turns(data_dir):
-    path = data_dir / "history.db"
-    conn = sqlite3.connect(path)
-    for statement in [s for step in MIGRATIONS[:2] for s in step]:
-        conn.execute(statement)
-    conn.executescript("""
-        INSERT INTO conversations (id, started_at, updated_at, title, panes) VALUES (1, 1, 2, 'old', '[]');
-        INSERT INTO turns (id, conversation_id, seq, prompt, created_at) VALUES (1, 1, 1, 'hello', 1);
-        INSERT INTO turn_panes (turn_id, position, role, model, mode, text, stop_reason)
-            VALUES (1, 0, 'base', 'old-base', 'raw', ' world', 'eos');
-        PRAGMA user_version = 2;
-    """)
-    conn.close()
+    old_database(data_dir / "history.db", 2, "base", "old-base", "raw")
     with HistoryStore() as store:
         assert store.schema_version == SCHEMA_VERSION >= 4
         old = store.get(1)["turns"][0]["panes"][0]
