@@ -4,35 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from models.aligned.render import build_aligned
 from models.errors import DuetError
-
-if TYPE_CHECKING:
-    from models.aligned.prompt_file import PromptFileRef
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One earlier user message and the answer the pane gave to it."""
-
-    user: str
-    assistant: str
-
-
-@dataclass(frozen=True)
-class PromptText:
-    """The text a mode builds, before tokenization."""
-
-    text: str
-    add_bos: bool  # whether the tokenizer should add BOS (False when the template wrote it)
-    uses_context: bool
-    stop: tuple[str, ...] = ()
-    prompt_file: PromptFileRef | None = None  # aligned mode: the prompt file it came from
-
-
-# Renders chat messages with a model's template: messages -> PromptText.
-ChatRenderer = Callable[[list[dict]], PromptText]
+from models.prompt_text import ChatRenderer, Exchange, PromptText
 
 
 @dataclass(frozen=True)
@@ -73,8 +48,6 @@ def _chat(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> 
 
 
 def _aligned(text: str, context: Sequence[Exchange], chat: ChatRenderer | None) -> PromptText:
-    from models.aligned.render import build_aligned  # it builds on this module's types
-
     return build_aligned(text, context)
 
 

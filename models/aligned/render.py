@@ -33,7 +33,7 @@ import threading
 from collections.abc import Sequence
 
 from models.aligned.prompt_file import AlignedPrompt, AlignedPromptFile, builtin_prompt_file
-from models.prompts import Exchange, PromptText
+from models.prompt_text import Exchange, PromptText
 
 _lock = threading.Lock()
 _active: AlignedPromptFile | None = None

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import mmap
 import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from models.errors import DuetError
 from models.files.gguf_checks import check_header
+from models.files.gguf_header import GGUF_STRING, ArrayInfo, GGUFHeader, TensorInfo
 
 GGUF_MAGIC = b"GGUF"
 _SCALARS = {
@@ -29,7 +29,7 @@ _SCALARS = {
     11: "<q",
     12: "<d",
 }
-_STRING, _ARRAY = 8, 9
+_STRING, _ARRAY = GGUF_STRING, 9
 _U64 = struct.Struct("<Q")
 # Arrays longer than this (token lists, merges) are skipped and only their length is kept.
 _MAX_KEPT_ARRAY = 64
@@ -116,41 +116,6 @@ FILE_TYPES = {
     37: "TQ2_0",
     38: "MXFP4_MOE",
 }
-
-
-@dataclass(frozen=True)
-class ArrayInfo:
-    """A metadata array too long to keep: its element count and element type."""
-
-    length: int
-    item_type: int = _STRING
-
-
-@dataclass(frozen=True)
-class TensorInfo:
-    """One tensor's entry in the header: what GPU placement plans with (models/placement/)."""
-
-    name: str | None  # None when longer than ggml's 64-byte limit (llama.cpp refuses such a file)
-    elements: int
-    ggml_type: int
-    offset: int  # from the start of the tensor data
-    nbytes: int | None  # None when the type is unknown to Duet
-
-
-@dataclass
-class GGUFHeader:
-    path: Path
-    version: int
-    metadata: dict[str, Any] = field(default_factory=dict)
-    tensor_count: int = 0
-    file_size: int = 0
-    data_end: int | None = None  # where the last tensor ends; None if a tensor type is unknown
-    array_types: dict[str, int] = field(default_factory=dict)  # element type of every array value
-    tensors: list[TensorInfo] = field(default_factory=list)  # in file order
-    data_start: int = 0  # where the tensor data begins (tensor offsets count from here)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.metadata.get(key, default)
 
 
 class _Reader:

@@ -8,12 +8,10 @@ checked here, so that a hostile or broken file is one line at load.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from models.errors import DuetError
-
-if TYPE_CHECKING:
-    from models.files.gguf import GGUFHeader
+from models.files.gguf_header import GGUFHeader
 
 _FLOAT32, _INT32, _STRING = 6, 5, 8
 _TYPE_NAMES = {_FLOAT32: "numbers (float32)", _INT32: "integers (int32)", _STRING: "strings"}
