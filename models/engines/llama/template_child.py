@@ -141,7 +141,7 @@ class _Renderer:
             eos_token=request["eos"],
             bos_token=request["bos"],
             raise_exception=_raise_exception,
-            add_generation_prompt=True,
+            add_generation_prompt=request.get("add_generation_prompt", True) is not False,
             functions=None,
             function_call=None,
             tools=None,

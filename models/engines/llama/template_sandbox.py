@@ -175,10 +175,15 @@ class SandboxedTemplate:
         self._compiled = False
         self._failure: str | None = None  # a bound was hit: chat mode fails at once from now on
 
-    def __call__(self, messages: list[dict], cancel: threading.Event | None = None) -> PromptText:
+    def __call__(
+        self, messages: list[dict], cancel: threading.Event | None = None, generation_prompt: bool = True
+    ) -> PromptText:
+        """``generation_prompt=False`` renders a conversation that ends with an answer as it would
+        be trained on (models/tuning/render.py), without the next answer's opening."""
         if self._failure is not None:
             raise DuetError(self._failure)
-        reply = self._ask({"op": "render", "messages": messages, "bos": self.bos, "eos": self.eos}, cancel)
+        request = {"op": "render", "messages": messages, "bos": self.bos, "eos": self.eos}
+        reply = self._ask(request | {"add_generation_prompt": generation_prompt}, cancel)
         return PromptText(text=reply["prompt"], add_bos=False, uses_context=True, stop=(self.eos,) if self.eos else ())
 
     def _ask(self, request: dict, cancel) -> dict:
