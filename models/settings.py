@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from models.errors import DuetError
+from models.files.hub_spec import HF_PREFIX, parse_hf_spec
 from models.placement.records import GpuPlan
 
 DEFAULT_N_CTX = 2048
@@ -21,6 +23,16 @@ def default_threads_per_model() -> int:
 ADAPTER_SCALE_MAX = 4.0  # what a command line or preset may ask for; the live keys stay in 0..1.5
 
 
+def _checked_source(value: str) -> str:
+    """An hf: source goes through the one hub spec parser as it enters, wherever it comes from."""
+    if value.strip().startswith(HF_PREFIX):
+        try:
+            parse_hf_spec(value)
+        except DuetError as err:
+            raise ValueError(str(err)) from None
+    return value
+
+
 class AdapterSpec(BaseModel):
     """One LoRA adapter on a pane's model, and how strongly it is applied (0: not at all)."""
 
@@ -28,6 +40,22 @@ class AdapterSpec(BaseModel):
 
     source: str = Field(min_length=1, description="a path to a LoRA adapter .gguf or hf:OWNER/REPO/FILE.gguf")
     scale: float = Field(1.0, ge=0.0, le=ADAPTER_SCALE_MAX, description="0 gives exactly the base model's answers")
+
+    _source = field_validator("source")(_checked_source)
+
+
+AMPLIFY_MIN, AMPLIFY_MAX = -1.0, 8.0  # a = -1 answers as the base model, 0 as the tuned one
+
+
+class AmplifySpec(BaseModel):
+    """An amplified pane (models/amplify/): decode from tuned + a * (tuned - base), where the tuned
+    model is the pane's own spec and the base is this one, fed the same tokens in lockstep."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: str = Field(min_length=1, description="the base model's source (same forms as ModelSpec.source)")
+    base_adapters: tuple[AdapterSpec, ...] = Field((), description="LoRA adapters on the base model")
+    factor: float = Field(1.0, ge=AMPLIFY_MIN, le=AMPLIFY_MAX, description="a: 0 the tuned model, -1 the base")
 
 
 class ModelSpec(BaseModel):
@@ -51,6 +79,9 @@ class ModelSpec(BaseModel):
         None, description="a llama-cpp-python chat format name to use instead of the GGUF template"
     )
     adapters: tuple[AdapterSpec, ...] = Field((), description="LoRA adapters applied on top (models/adapters.py)")
+    amplify: AmplifySpec | None = Field(None, description="an amplified pane over this base (models/amplify/)")
+
+    _source = field_validator("source")(_checked_source)
 
 
 class SamplingSettings(BaseModel):

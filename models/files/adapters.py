@@ -21,8 +21,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from models.errors import DuetError
-from models.files.catalog import HF_PREFIX, parse_hf_spec
 from models.files.gguf import read_header
+from models.files.hub_spec import HF_PREFIX, parse_hf_spec
 
 ALORA_KEY = "adapter.alora.invocation_tokens"
 

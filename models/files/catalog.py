@@ -31,44 +31,15 @@ from pydantic import (
 )
 
 from models.errors import DuetError, first_field_error
+
+# HF_PREFIX, HubFile and parse_hf_spec are imported from here by older callers; hub_spec.py is where they live.
+from models.files.hub_spec import HF_PREFIX, HubFile, file_problem, parse_hf_spec, repo_problem, revision_problem
 from models.prompts import MODE_NAMES
 from models.settings import DEFAULT_N_CTX
 from models.toml import tomllib
 
-HF_PREFIX = "hf:"
 ROLES = ("base", "chat")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_HF_SPEC = re.compile(r"^(?P<owner>[^/@\s]+)/(?P<repo>[^/@\s]+)/(?P<file>[^@\s]+?\.gguf)(?:@(?P<revision>\S+))?$", re.I)
-
-
-@dataclass(frozen=True)
-class HubFile:
-    """One file of a hub repository at a revision (a branch, tag or commit)."""
-
-    repo: str
-    file: str
-    revision: str = "main"
-
-    @property
-    def spec(self) -> str:
-        rev = "" if self.revision == "main" else f"@{self.revision}"
-        return f"{HF_PREFIX}{self.repo}/{self.file}{rev}"
-
-    @property
-    def page_url(self) -> str:
-        return f"https://huggingface.co/{self.repo}"
-
-
-def parse_hf_spec(spec: str) -> HubFile:
-    """``hf:OWNER/REPO/FILE.gguf[@REVISION]`` -> HubFile; DuetError when malformed."""
-    body = spec[len(HF_PREFIX) :] if spec.startswith(HF_PREFIX) else spec
-    match = _HF_SPEC.match(body.strip())
-    if not match:
-        raise DuetError(
-            f"'{spec}' is not a hub model spec; write hf:OWNER/REPO/FILE.gguf, optionally followed by @REVISION "
-            "(e.g. hf:TheBloke/Llama-2-7B-GGUF/llama-2-7b.Q4_K_M.gguf)"
-        )
-    return HubFile(f"{match['owner']}/{match['repo']}", match["file"], match["revision"] or "main")
 
 
 def kv_cache_bytes(n_layers: int, n_kv_heads: int, head_dim: int, n_ctx: int = DEFAULT_N_CTX) -> int:
@@ -117,8 +88,25 @@ class CatalogModel(BaseModel):
     @field_validator("repo")
     @classmethod
     def _repo_shape(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[^/\s]+/[^/\s]+", value):
-            raise ValueError(f"repo '{value}' must look like OWNER/NAME")
+        problem = repo_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(f"repo '{value}' is not a hub repository id: {problem}")
+        return value
+
+    @field_validator("file")
+    @classmethod
+    def _file_shape(cls, value: str | None) -> str | None:
+        problem = file_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(f"file '{value}' is not a safe path inside a repository: {problem}")
+        return value
+
+    @field_validator("revision")
+    @classmethod
+    def _revision_shape(cls, value: str) -> str:
+        problem = revision_problem(value)
+        if problem:
+            raise ValueError(f"revision '{value}' is not valid: {problem}")
         return value
 
     @model_validator(mode="after")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import DuetError
-from models.files.catalog import HF_PREFIX, HubFile, load_catalog, parse_hf_spec
+from models.files.catalog import load_catalog
 from models.files.embedded import EMBEDDED, embedded_path
+from models.files.hub_spec import HF_PREFIX, HubFile, parse_hf_spec
 
 EMBEDDED_PREFIX = "embedded:"
 _REMOTE_PREFIXES = ("http://", "https://")

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from models.files.catalog import HubFile
+from models.files.hub_spec import HubFile
 
 PARTIAL_SUFFIX = ".incomplete"
 NOTE_SUFFIX = ".incomplete.json"

@@ -5,8 +5,9 @@ but throws away its temporary file when the call ends (Ctrl+C, a killed process,
 that stays down), so a pull keeps its own partial file next to the cache blobs,
 ``blobs/<etag>.incomplete`` with a ``.json`` note of what it belongs to, and continues it with a
 Range request through huggingface_hub's ``http_get``. The partial file is only ever moved into
-place after its size and sha256 (the hub's ETag of an LFS file) were checked, and
-``hf_hub_download`` then links it into the snapshot; so a half file is never a loadable model.
+place after its size and sha256 (the hub's ETag of an LFS file) were checked, and snapshot.py
+then links it into the snapshot; so a half file is never a loadable model. The ETag that names
+the blob was checked to be a hash before it got here (models/files/hub_spec.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlparse
 
 from models.errors import DuetError
-from models.files.catalog import HubFile
+from models.files.hub_spec import HubFile
 from models.hub.cache import NOTE_SUFFIX, PARTIAL_SUFFIX, discard_partial, file_size, partials
 from models.hub.disk import check_disk_space, format_bytes
 from models.hub.errors import DownloadCancelled, explain_hub_error, http_status

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 
 from models.errors import DuetError
-from models.files.catalog import HubFile
+from models.files.hub_spec import HubFile
 
 
 class DownloadCancelled(DuetError):

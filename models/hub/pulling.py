@@ -1,8 +1,9 @@
 """Pulling: download what a spec names (a pair, a catalog model, an hf: spec) into the hub cache.
 
 ``pull`` asks the hub about each file, skips one that is already cached, has download.py
-transfer (or resume) its blob, then lets ``hf_hub_download`` link the blob into the snapshot and
-write the revision ref, so the cache keeps the layout huggingface_hub itself uses.
+transfer (or resume) its blob, then links the blob into the snapshot and writes the revision ref
+(snapshot.py), in the layout huggingface_hub itself uses. The hub's answer is untrusted: its
+commit hash and ETag name files, so they are checked (models/files/hub_spec.py) before any path is built.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from models.errors import DuetError
-from models.files.catalog import HubFile, Target, targets_for
+from models.files.catalog import Target, targets_for
+from models.files.hub_spec import HubFile, checked_answer
 from models.hub.cache import cached_path, hub_cache_dir, partial_bytes, repo_folder
 from models.hub.disk import check_disk_space
 from models.hub.download import NOTHING_DOWNLOADED, Transfer, download_blob
 from models.hub.errors import endpoint_url, explain_hub_error
 from models.hub.progress import Emitter, ProgressCallback
+from models.hub.snapshot import link_into_snapshot
 
 
 @dataclass(frozen=True)
@@ -126,33 +129,18 @@ def _pull_file(target: Target, hub: HubFile, transfer: Transfer, emit: Emitter) 
             f"{endpoint_url(endpoint)} did not answer like a Hugging Face hub for {name} (no commit or ETag header); "
             "check HF_ENDPOINT and any proxy settings"
         )
-    etag = meta.etag
+    commit, etag = checked_answer(name, meta.commit_hash, meta.etag)
     size = meta.size
-    blob = repo_folder(hub, cache) / "blobs" / etag
-    if cached_path(HubFile(hub.repo, hub.file, meta.commit_hash), cache) is not None or blob.is_file():
+    folder = repo_folder(hub, cache)
+    blob = folder / "blobs" / etag
+    if cached_path(HubFile(hub.repo, hub.file, commit), cache) is not None or blob.is_file():
         done = NOTHING_DOWNLOADED
     else:
         done = download_blob(name, hub, url, meta, etag, blob, emit, transfer)
-    path = _link_into_snapshot(name, hub, transfer)
+    try:
+        path = link_into_snapshot(folder, hub, commit, etag)
+    except OSError as err:
+        raise DuetError(f"cannot put {name} into the hub cache {cache}: {err.strerror or err}") from None
     real_size = path.stat().st_size
     emit("done", real_size, size or real_size, cached=done.downloaded == 0 and done.resumed_from == 0)
     return PullResult(name, path, real_size, done.downloaded, done.resumed_from, done.verified)
-
-
-def _link_into_snapshot(name: str, hub: HubFile, transfer: Transfer) -> Path:
-    """With the blob in place, let hf_hub_download write the snapshot link and the revision ref."""
-    from huggingface_hub import hf_hub_download
-
-    try:
-        return Path(
-            hf_hub_download(
-                hub.repo,
-                hub.file,
-                revision=hub.revision,
-                cache_dir=str(transfer.cache),
-                endpoint=transfer.endpoint,
-                token=transfer.token,
-            )
-        )
-    except Exception as err:
-        raise explain_hub_error(err, name, hub, transfer.endpoint) from None

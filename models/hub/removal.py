@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import DuetError
-from models.files.catalog import HubFile, targets_for
+from models.files.catalog import targets_for
+from models.files.hub_spec import HubFile
 from models.hub.cache import discard_partial, file_size, hub_cache_dir, partials, repo_folder
 
 

@@ -33,6 +33,8 @@ class HubFile:
     stall_after: int | None = None  # GETs: send this many bytes, then wait for `release`
     corrupt: bool = False  # send different bytes than the advertised sha256
     throttle_s: float = 0.0  # pause after every 256 KiB block (a slow line)
+    commit: str = COMMIT  # X-Repo-Commit it answers (a hostile hub answers a path)
+    linked_etag: str | None = None  # X-Linked-Etag it answers instead of the sha256
     release: threading.Event = field(default_factory=threading.Event)
     gets: int = 0
 
@@ -129,7 +131,8 @@ class FakeHub:
         handler.end_headers()
 
     def _resolve(self, handler, body: bool) -> None:
-        parts = unquote(handler.path.split("?")[0]).lstrip("/").split("/")
+        # Split before unquoting: a revision such as release/v1.0 arrives as one quoted part.
+        parts = [unquote(part) for part in handler.path.split("?")[0].lstrip("/").split("/")]
         if len(parts) < 5 or parts[2] != "resolve":
             return self._error(handler, 404, None)
         repo, file_name = "/".join(parts[:2]), "/".join(parts[4:])
@@ -146,8 +149,8 @@ class FakeHub:
                 f"Access to model {repo} is restricted. You must have access to it and be authenticated to access it.",
             )
         handler.send_response(302)
-        handler.send_header("X-Repo-Commit", COMMIT)
-        handler.send_header("X-Linked-Etag", f'"{entry.sha256}"')
+        handler.send_header("X-Repo-Commit", entry.commit)
+        handler.send_header("X-Linked-Etag", f'"{entry.linked_etag or entry.sha256}"')
         handler.send_header("X-Linked-Size", str(entry.size))
         handler.send_header("ETag", '"0000000000000000000000000000000000000000"')
         handler.send_header("Location", f"{self.cdn_url}/cdn/{repo}/{file_name}")
