@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from models.amplify.trace import AmplifyTrace
 
 # eos: the model ended its answer; length: max tokens or a full context; stop: a stop string;
 # cancelled: the user stopped it (the partial text is kept); error: see Finished.error.
@@ -56,6 +59,7 @@ class Finished:
     metrics: Metrics
     error: str | None = None
     token_ids: tuple[int, ...] | None = None
+    amplified: AmplifyTrace | None = None  # an amplified pane's: what fine-tuning pushed, per token
 
 
 Event = TextDelta | Notice | Finished

@@ -15,6 +15,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
+from models.amplify.trace import AmplifyTrace
 from models.engines import make_engine
 from models.engines.base import Engine, RenderedPrompt
 from models.errors import Cancelled, DuetError
@@ -25,7 +26,7 @@ from models.lens.request import ScoreCancelled, ScoreRequest
 from models.lens.shift import ShiftResult
 from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, get_mode
-from models.settings import AdapterSpec, ModelSpec, SamplingSettings
+from models.settings import AdapterSpec, AmplifySpec, ModelSpec, SamplingSettings
 from models.threads import CPU_BUDGET, Lease
 
 EventSink = Callable[[Event], None]
@@ -82,6 +83,8 @@ class Turn:
     # history too, so the token-shift lens of a reopened conversation is the same; None: not known.
     token_ids: tuple[int, ...] | None = None
     adapters: tuple[AdapterSpec, ...] = ()  # the LoRA adapters and scales this answer was made with
+    amplify: AmplifySpec | None = None  # an amplified pane's base model and factor a for this answer
+    amplified: AmplifyTrace | None = None  # and what fine-tuning pushed in it (models/amplify/trace.py)
 
     @property
     def stopped(self) -> bool:
@@ -198,6 +201,23 @@ class PaneSession:
         changed.add_done_callback(lambda done: self.warm() if done.exception() is None else None)
         return changed
 
+    def set_amplification(self, factor: float) -> Future:
+        """An amplified pane's factor a from the next answer on, on the worker after any answer in
+        progress (no reload, no re-warm: the caches stay valid). The future gives None or raises
+        DuetError (not an amplified pane, a factor out of range)."""
+
+        def change() -> None:
+            engine = self._engine
+            if engine is None:
+                raise DuetError(self.load_error or f"the {self.role} pane's models are not loaded yet")
+            engine.set_amplification(factor)
+            if self.spec.amplify is not None:
+                self.spec = self.spec.model_copy(
+                    update={"amplify": self.spec.amplify.model_copy(update={"factor": factor})}
+                )
+
+        return self._executor.submit(change)
+
     def set_mode(self, mode: str) -> None:
         get_mode(mode)
         self.mode = mode
@@ -266,7 +286,7 @@ class PaneSession:
 
     def _answer_with(self, turn: Turn, cancel: threading.Event, on_event: EventSink, lease: Lease | None) -> Turn:
         context = self.context()
-        turn.adapters = self.spec.adapters
+        turn.adapters, turn.amplify = self.spec.adapters, self.spec.amplify
         try:
             if self._engine is None:
                 raise DuetError(self.load_error or "the model is not loaded")
@@ -274,7 +294,7 @@ class PaneSession:
             for event in self._engine.stream(turn.rendered, turn.sampling, cancel, lease):
                 if isinstance(event, Finished):
                     turn.text, turn.metrics, turn.error = event.text, event.metrics, event.error
-                    turn.token_ids = event.token_ids
+                    turn.token_ids, turn.amplified = event.token_ids, event.amplified
                 elif isinstance(event, Notice):
                     turn.notices.append(event.message)
                 on_event(event)

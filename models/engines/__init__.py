@@ -15,6 +15,10 @@ def make_engine(spec: ModelSpec) -> Engine:
     llama.cpp. Each backend is imported only when used (httpx, llama_cpp are slow imports)."""
     from models.files.sources import is_remote_source
 
+    if spec.amplify is not None:  # two local models in lockstep (models/amplify/)
+        from models.engines.llama.amplified import AmplifiedEngine
+
+        return AmplifiedEngine(spec)
     if is_remote_source(spec.source):  # http(s)://HOST:PORT/v1#MODEL: an OpenAI-compatible server
         from models.engines.openai.engine import OpenAIEngine
 

@@ -84,6 +84,11 @@ class Engine(ABC):
     #: a spec with adapters on an engine without it.
     can_adapt: ClassVar[bool] = False
 
+    #: Whether this is an amplified pane (models/amplify/, engines/llama/amplified.py): two models
+    #: decoded in lockstep from ``tuned + a * (tuned - base)``; `set_amplification` changes a
+    #: between answers, and its Finished events carry what fine-tuning pushed (``amplified``).
+    can_amplify: ClassVar[bool] = False
+
     def __init__(self, spec: ModelSpec) -> None:
         self.spec = spec
         self.info: ModelInfo | None = None  # set by load()
@@ -144,6 +149,11 @@ class Engine(ABC):
         old scales is forgotten; the session warms the prompt prefix again. DuetError when an
         adapter cannot be applied (the previous ones stay)."""
         raise DuetError(f"cannot apply LoRA adapters to {self.spec.source}: only a local GGUF model takes them")
+
+    def set_amplification(self, factor: float) -> None:
+        """Decode from ``tuned + factor * (tuned - base)`` from the next answer on (no reload, and
+        the KV caches stay valid: only how the two rows combine changes)."""
+        raise DuetError(f"{self.spec.source} is not an amplified pane: start duet with --amplify A")
 
     def vocabulary(self) -> Vocabulary | None:
         """This model's vocabulary (size and a digest of its token texts), or None when the engine
