@@ -15,6 +15,7 @@ from collections import Counter
 from statistics import mean
 
 from models.adapters import records_label
+from models.amplify.records import record_label
 from models.events import metrics_line
 from tui import shift_report
 from tui.safe_text import neutralize
@@ -111,9 +112,10 @@ def md_fenced(text: str) -> str:
 
 
 def _model(pane: dict) -> str:
-    """The pane's model, with its LoRA adapters and their scales when it ran any."""
-    adapters = records_label(pane.get("adapters"))
-    return f"{pane['model']} {adapters}" if adapters else pane["model"]
+    """The pane's model, with its LoRA adapters and their scales when it ran any, and an amplified
+    pane's factor and base model (models/amplify/records.py)."""
+    extras = [records_label(pane.get("adapters")), record_label(pane.get("amplify"))]
+    return " ".join([pane["model"], *(e for e in extras if e)])
 
 
 def _mode(pane: dict) -> str:

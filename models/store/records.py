@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from models.adapters import adapter_records
+from models.amplify.records import amplify_record
 
 if TYPE_CHECKING:  # no runtime import: records only read attributes
     from models.session import PaneSession, Turn
@@ -35,17 +36,20 @@ def pane_meta(session: PaneSession) -> dict:
         "mode": session.mode,
         "source": session.spec.source,
         "adapters": adapter_records(session.spec.adapters),
+        **_amplify(amplify_record(session.spec.amplify, session.spec.source, session.spec.adapters)),
     }
 
 
-def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False) -> dict:
-    """One pane's result in the shape of `duet ask --json`'s panes.
+def _amplify(record: dict | None) -> dict:
+    """An amplified pane's "amplify" key (models/amplify/records.py); nothing for the others."""
+    return {"amplify": record} if record is not None else {}
 
-    ``turn`` is None when the pane's model failed to load. With ``extended`` the record also
-    carries what history and reports keep: the model source, sampling settings, notices,
-    timestamps, the prompt token count and total time in ``metrics``, and the answer's generated
-    ``token_ids`` (None when not known; the token-shift lens scores them after a reopen).
-    """
+
+def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False) -> dict:
+    """One pane's result in the shape of `duet ask --json`'s panes (``turn`` None: its model failed
+    to load). With ``extended`` the record also carries what history and reports keep: the model
+    source, sampling settings, notices, timestamps, the prompt token count and total time in
+    ``metrics``, and the answer's ``token_ids`` (None when not known; the lens scores them after a reopen)."""
     model = pane_model(session)
     if turn is None:
         record: dict[str, Any] = {
@@ -57,6 +61,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
             "error": session.load_error,
             "metrics": {"ttft_s": 0.0, "tokens": 0, "tokens_per_s": 0.0, "stop_reason": "error"},
             "adapters": adapter_records(session.spec.adapters),
+            **_amplify(amplify_record(session.spec.amplify, session.spec.source, session.spec.adapters)),
         }
         if extended:
             record["metrics"].update(prompt_tokens=0, total_s=0.0)
@@ -83,6 +88,7 @@ def pane_record(session: PaneSession, turn: Turn | None, extended: bool = False)
             "stop_reason": turn.metrics.stop_reason,
         },
         "adapters": adapter_records(turn.adapters),
+        **_amplify(amplify_record(turn.amplify, session.spec.source, turn.adapters, turn.amplified)),
     }
     prompt_file = turn.rendered.prompt_file if turn.rendered else None
     if prompt_file is not None:  # aligned mode: which prompt file ({path, sha256}) it was made with

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from models.amplify.records import stored
 from models.store.records import iso_time, parse_time
 
 INSERT_PANE = """INSERT INTO turn_panes (turn_id, position, role, model, mode, rendered_prompt, text,
     error, ttft_s, tokens, tokens_per_s, stop_reason, sampling, started_at, finished_at,
-    source, notices, prompt_tokens, total_s, token_ids, adapters, prompt_file)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+    source, notices, prompt_tokens, total_s, token_ids, adapters, prompt_file, amplify)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 
 def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
@@ -44,7 +45,22 @@ def pane_row(turn_id: int, position: int, pane: dict) -> tuple:
         _token_ids_column(pane.get("token_ids")),
         json.dumps(list(pane["adapters"])) if pane.get("adapters") else None,
         json.dumps(pane["prompt_file"]) if pane.get("prompt_file") else None,
+        _amplify_column(pane.get("amplify")),
     )
+
+
+def _amplify_column(record) -> str | None:
+    kept = stored(record)  # the factor and the two models; the per-token pushes are --json's only
+    return json.dumps(kept) if kept else None
+
+
+def _amplify(value: str | None) -> dict:
+    """A stored amplify column as {"amplify": {...}} ({} for none or unreadable)."""
+    try:
+        record = json.loads(value) if value else None
+    except ValueError:
+        return {}
+    return {"amplify": record} if isinstance(record, dict) and "factor" in record else {}
 
 
 def _token_ids_column(ids) -> str | None:
@@ -86,11 +102,18 @@ def _prompt_file(value: str | None) -> dict:
 
 def pane_list(panes: list[dict]) -> str:
     """What a conversation row remembers of its panes (role, model, mode, source, adapters), as JSON."""
-    return json.dumps([{k: p.get(k) for k in ("role", "model", "mode", "source")} | _adapters_of(p) for p in panes])
+    return json.dumps(
+        [{k: p.get(k) for k in ("role", "model", "mode", "source")} | _adapters_of(p) | _amplify_of(p) for p in panes]
+    )
 
 
 def _adapters_of(pane: dict) -> dict:
     return {"adapters": list(pane["adapters"])} if pane.get("adapters") else {}
+
+
+def _amplify_of(pane: dict) -> dict:
+    kept = stored(pane.get("amplify"))
+    return {"amplify": kept} if kept else {}
 
 
 def title_from(prompt: str) -> str:
@@ -148,6 +171,7 @@ def pane_dict(p: sqlite3.Row) -> dict:
         "token_ids": _token_ids(p["token_ids"]),
         "adapters": _adapters(p["adapters"]),
         **_prompt_file(p["prompt_file"]),
+        **_amplify(p["amplify"]),
     }
 
 

@@ -19,6 +19,8 @@ from models.errors import DuetError
 # lens scores the same tokens. Version 4 keeps each answer's LoRA adapters and their scales (a
 # JSON list of {source, scale}, NULL for none), which can change between turns. Version 5 keeps
 # which prompt file an aligned-mode answer was made with (JSON {path, sha256}, NULL otherwise).
+# Version 6 keeps an amplified pane's factor a and its two models (JSON {factor, tuned, base},
+# models/amplify/records.py; NULL for every other pane).
 MIGRATIONS: list[list[str]] = [
     [  # 0 -> 1
         """CREATE TABLE conversations (
@@ -73,6 +75,9 @@ MIGRATIONS: list[list[str]] = [
     ],
     [  # 4 -> 5
         "ALTER TABLE turn_panes ADD COLUMN prompt_file TEXT",
+    ],
+    [  # 5 -> 6
+        "ALTER TABLE turn_panes ADD COLUMN amplify TEXT",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

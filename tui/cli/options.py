@@ -45,6 +45,15 @@ def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> No
         _add_mode_options(parser)
     _add_load_options(parser)
     add_adapter_options(parser)
+    parser.add_argument(
+        "--amplify",
+        type=float,
+        default=None,
+        metavar="A",
+        help="add an amplified pane: decode from tuned + A*(tuned - base), the chat pane's model as tuned and as "
+        "base the same file without its --chat-lora, else the base pane's model (A from -1, the base, through 0, "
+        "the tuned model, to 8)",
+    )
 
 
 def _add_mode_options(parser: argparse.ArgumentParser) -> None:
@@ -169,7 +178,23 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
             raise UsageError(str(err)) from None
         mode = getattr(args, f"{role}_mode", None) or catalog_mode or DEFAULT_MODES.get(role, "chat")
         configs.append(PaneConfig(role, spec, mode))
-    return with_lesson_pane(configs) if getattr(args, "lesson", False) else configs
+    configs = with_lesson_pane(configs) if getattr(args, "lesson", False) else configs
+    return _with_amplified(configs, getattr(args, "amplify", None))
+
+
+def _with_amplified(configs: list[PaneConfig], factor: float | None) -> list[PaneConfig]:
+    """--amplify A: the amplified pane after the others (models/amplify/panes.py)."""
+    if factor is None:
+        return configs
+    from models.amplify.panes import with_amplified_pane
+    from models.settings import AMPLIFY_MAX, AMPLIFY_MIN
+
+    if not AMPLIFY_MIN <= factor <= AMPLIFY_MAX:  # nan too
+        raise UsageError(f"invalid amplify: {factor:g} is outside {AMPLIFY_MIN:g} (the base) to {AMPLIFY_MAX:g}")
+    try:
+        return with_amplified_pane(configs, factor)
+    except DuetError as err:
+        raise UsageError(str(err)) from None
 
 
 def _gpu_memory(text: str) -> int:
