@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from models.lens.shift import CLASSES, ShiftResult, TokenScore
 from tui.safe_text import neutralize
+from tui.widgets.amplify_strip import mount_amplify_strip, remove_amplify_strip
 
 HINT = "←/→ token · ↑/↓ shifted token · click a token · Esc closes"
 
@@ -57,6 +58,10 @@ class LensView(Static, can_focus=True):
 
     def on_mount(self) -> None:
         self._draw()
+        mount_amplify_strip(self)  # an amplified answer: what it pushed, under the lens
+
+    def on_unmount(self) -> None:
+        remove_amplify_strip(self)
 
     # -- keys and mouse ------------------------------------------------------------------------
     def action_move(self, step: int) -> None:

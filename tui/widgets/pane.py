@@ -24,6 +24,7 @@ from models.lens.shift import ShiftResult
 from models.prompts import MODES
 from models.session import PaneSession
 from tui.safe_text import neutralize
+from tui.widgets.amplify_strip import amplify_pieces
 from tui.widgets.inbox import EventInbox, InboxReady
 from tui.widgets.lens import LensView
 from tui.widgets.pane_header import ADAPTERS, DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit
@@ -115,6 +116,7 @@ class ChatPane(Vertical):
             pieces.append(Piece(neutralize(self.session.source), "dim", MODEL, shrinkable=True))
         if self.session.spec.adapters:
             pieces.append(Piece(neutralize(adapters_label(self.session.spec.adapters)), "bold", ADAPTERS))
+        pieces.extend(amplify_pieces(self.session.spec))  # an amplified pane: its factor and base
         pieces.append(Piece("mode ", "dim", NEVER))
         pieces.append(Piece(self.mode, "bold", NEVER, lead=""))
         if info:
