@@ -21,6 +21,7 @@ from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from tui.adapter_actions import AdapterActions
+from tui.amplify_actions import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
 from tui.config import DuetConfig, load_config, presets_path, use_aligned_prompt
 from tui.lens_actions import LensActions
 from tui.lesson_actions import LESSON_HELP, LESSON_TITLE, LessonActions
@@ -39,7 +40,7 @@ BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
-class DuetApp(LensActions, AdapterActions, LessonActions):
+class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
     TITLE = "Duet"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
@@ -62,6 +63,8 @@ class DuetApp(LensActions, AdapterActions, LessonActions):
         Binding("f8", "lens", "Lens", id="lens", priority=True),
         Binding("ctrl+t", "adapter_stronger", "Adapter +", show=False, id="adapter_stronger", priority=True),
         Binding("ctrl+g", "adapter_weaker", "Adapter -", show=False, id="adapter_weaker", priority=True),
+        Binding("ctrl+o", "amplify_stronger", "Amplify +", show=False, id="amplify_stronger", priority=True),
+        Binding("ctrl+n", "amplify_weaker", "Amplify -", show=False, id="amplify_weaker", priority=True),
         Binding("f1", "help", "Help", id="help"),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
@@ -463,6 +466,7 @@ class DuetApp(LensActions, AdapterActions, LessonActions):
                 binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
             )
         yield SystemCommand(LESSON_TITLE, LESSON_HELP, self.action_lesson_layout)
+        yield SystemCommand(AMPLIFY_TITLE, AMPLIFY_HELP, self.action_amplified_pane)
         state = "on" if self.lens_after_every_turn else "off"
         yield SystemCommand(
             "Lens after every turn",
