@@ -8,6 +8,7 @@ the next answer uses it; the UI thread only awaits the future, then redraws the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from textual.app import App
 
@@ -40,6 +41,8 @@ class AdapterActions(App):
     def _when_loaded(self, pane: ChatPane) -> None:  # DuetApp's
         raise NotImplementedError
 
+    user_changed: Callable[[str, str], None]  # PresetActions': the user set the pane's adapters themselves
+
     def action_adapter_stronger(self) -> None:
         self._step_adapters(+1)
 
@@ -63,9 +66,12 @@ class AdapterActions(App):
             return
         self.set_pane_adapters(session.role, changed)
 
-    def set_pane_adapters(self, role: str, adapters: tuple[AdapterSpec, ...]) -> None:
-        """Give the pane these adapters (files loaded as needed), in the background."""
+    def set_pane_adapters(self, role: str, adapters: tuple[AdapterSpec, ...], by_preset: bool = False) -> None:
+        """Give the pane these adapters (files loaded as needed), in the background; unless a preset
+        asks (tui/preset_actions.py), they are the user's own and no preset puts others back."""
         session, pane = self.sessions[role], self.pane(role)
+        if not by_preset:
+            self.user_changed(role, "adapters")
         if not session.ready and session.load_error:  # its load failed (a bad adapter, say): load again
             session.switch_model(session.spec.model_copy(update={"adapters": adapters}))
             pane.begin_loading()

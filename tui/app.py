@@ -25,28 +25,39 @@ from tui.amplify_actions import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
 from tui.config import DuetConfig, load_config, presets_path, use_aligned_prompt
 from tui.lens_actions import LensActions
 from tui.lesson_actions import LESSON_HELP, LESSON_TITLE, LessonActions
+from tui.main_screen import MainScreen
+from tui.pane_actions import PANE_READING_ACTIONS, PaneActions
+from tui.preset_actions import PRESET_KEYS, PresetActions, preset_help
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
+from tui.safe_app import SafeTextApp
 from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.models import ModelsChoice, ModelsScreen
 from tui.screens.settings import SettingsScreen
+from tui.tune_actions import TuneActions
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
 
+PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_")
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
-class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
+# SafeTextApp first: every toast and palette shows its text as given, never as markup (tui/safe_app.py).
+class DuetApp(
+    SafeTextApp, PresetActions, PaneActions, LensActions, AdapterActions, LessonActions, TuneActions, AmplifyActions
+):
     TITLE = "Duet"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
 
     # ctrl+ bindings take priority: the prompt box (a TextArea) would otherwise swallow ctrl+w/x/y.
+    # The footer shows them in this order and cuts what does not fit: F1 comes first.
     BINDINGS = [
+        Binding("f1", "help", "Help", id="help"),
         Binding("escape", "stop_all", "Stop", id="stop_all"),
         Binding("ctrl+x", "stop_active", "Stop pane", show=False, id="stop_active", priority=True),
         Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate", priority=True),
@@ -54,18 +65,31 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         Binding("ctrl+w", "switch_pane", "Switch pane", show=False, id="switch_pane", priority=True),
         Binding("f2", "cycle_mode", "Mode", id="cycle_mode"),
         Binding("f3", "inspect", "Inspect", id="inspect"),
-        Binding("f4", "presets", "Presets", id="presets"),
-        Binding("f5", "settings", "Settings", id="settings"),
+        Binding("f4", "presets", "Presets", id="presets", key_display="f4/alt+1-9"),
+        Binding("f9", "toggle_view", "Plain/Md", id="toggle_view", priority=True),
         # The prompt box (TextArea) binds f6/f7 to selection; these win while on the main screen.
-        Binding("f6", "history", "History", id="history", priority=True, show=False),
-        Binding("f7", "models", "Models", id="models", priority=True, show=False),
-        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True, show=False),
+        Binding("f6", "history", "History", id="history", priority=True),
+        Binding("f7", "models", "Models", id="models", priority=True),
+        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True),
+        Binding("f5", "settings", "Settings", id="settings"),
         Binding("f8", "lens", "Lens", id="lens", priority=True),
+        Binding("f10", "tune", "Fine-tune", id="tune", priority=True, show=False),
         Binding("ctrl+t", "adapter_stronger", "Adapter +", show=False, id="adapter_stronger", priority=True),
         Binding("ctrl+g", "adapter_weaker", "Adapter -", show=False, id="adapter_weaker", priority=True),
         Binding("ctrl+o", "amplify_stronger", "Amplify +", show=False, id="amplify_stronger", priority=True),
         Binding("ctrl+n", "amplify_weaker", "Amplify -", show=False, id="amplify_weaker", priority=True),
-        Binding("f1", "help", "Help", id="help"),
+        # Reading the active pane from the prompt box (main screen only: check_action).
+        Binding("pageup", "page(-1)", "Page up", show=False, id="page_up", priority=True),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="page_down", priority=True),
+        Binding("ctrl+home", "jump(False)", "Top", show=False, id="scroll_top", priority=True),
+        Binding("ctrl+end", "jump(True)", "End", show=False, id="scroll_end", priority=True),
+        Binding("alt+up", "select_answer(-1)", "Select answer", show=False, id="select_previous", priority=True),
+        Binding("alt+down", "select_answer(1)", "Next answer", show=False, id="select_next", priority=True),
+        # Presets on alt+digit: nothing typed into the prompt box is ever taken as a command.
+        *(
+            Binding(f"alt+{n}", f"preset({n})", f"Preset {n}", show=False, id=f"preset_{n}", priority=True)
+            for n in range(1, PRESET_KEYS + 1)
+        ),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
     ]
 
@@ -99,6 +123,7 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         self.lens_after_every_turn = self.config.lens_after_every_turn
+        self.presets_new_conversation = self.config.presets_new_conversation
         self.presets: list[Preset] = builtin_presets()
         self.last_prompt: str | None = None  # what Ctrl+R sends again, with last_preset's sampling
         self.last_preset: Preset | None = None
@@ -218,18 +243,13 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         if await self.send(message.text):
             self.query_one(PromptInput).clear()
 
-    @on(PromptInput.PresetKey)
-    async def _preset_key(self, message: PromptInput.PresetKey) -> None:
-        if message.number <= len(self.presets):
-            await self.fire_preset(self.presets[message.number - 1])
-        else:
-            self.notify(f"no preset {message.number}; F4 lists them")
-
     async def send(self, text: str, preset: Preset | None = None, replace_last: bool = False) -> bool:
         """Send to every pane; replace_last: this answers the last turn again (regenerate), and
         the saved conversation keeps the new answers in its place."""
         if self._refused_while_busy():
             return False
+        if preset is None:
+            self.apply_preset_state(None)  # what a preset changed goes back for a typed message
         self.last_prompt, self.last_preset = text, preset
         self._show_start_hint(False)
         # Every pane's turn is on screen first; then all sessions start together, with no await
@@ -263,21 +283,6 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         except DuetError as err:
             self.notify(f"could not save this turn: {err}", severity="error")
 
-    async def fire_preset(self, preset: Preset) -> None:
-        if self._refused_while_busy():
-            return
-        if preset.lesson and not await self.open_lesson_layout():
-            return
-        for pane in self.panes:
-            mode = preset.mode_for(pane.role)
-            if mode:
-                self._set_mode(pane, mode)
-            adapters = preset.adapters_for(pane.role)
-            if adapters is not None and adapters != pane.session.spec.adapters:
-                self.set_pane_adapters(pane.role, adapters)  # queued on the pane's worker before the answer
-        self.notify(f"preset: {preset.name}", timeout=2)
-        await self.send(preset.text, preset)
-
     # -- actions ------------------------------------------------------------------------------
     def action_stop_all(self) -> None:
         for session in self.sessions.values():
@@ -307,6 +312,11 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         await self.send(self.last_prompt, self.last_preset, replace_last=True)
 
     async def action_new_conversation(self) -> None:
+        await self.start_new_conversation()
+        self.notify("New conversation", timeout=2)
+
+    async def start_new_conversation(self) -> None:
+        """Every pane empty, the next turn saved as a new conversation (the old one stays saved)."""
         self.action_stop_all()
         for pane in self.panes:
             self.sessions[pane.role].clear()
@@ -314,7 +324,6 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         self.last_prompt, self.last_preset = None, None
         self.conversation_id = None
         self._show_start_hint(True)
-        self.notify("New conversation", timeout=2)
 
     def action_history(self) -> None:
         if len(self.screen_stack) > 1:
@@ -377,12 +386,23 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
             await pane.clear()
             for turn in turns:
                 await pane.show_saved_turn(turn.prompt, turn.text, turn.error, turn.metrics)
+            if turns:
+                self._restore_pane_state(pane, turns[-1])
+                pane.scroll_to_latest()
         self.conversation_id = conversation_id
         self._show_start_hint(not any(restored.values()))
         # Ctrl+R answers the last saved prompt again; its preset's sampling is not restored.
         self.last_prompt = next((turns[-1].prompt for turns in restored.values() if turns), None)
         self.last_preset = None
         self.notify(f"Reopened conversation #{conversation_id}", timeout=3)
+
+    def _restore_pane_state(self, pane: ChatPane, last) -> None:
+        """The mode and LoRA adapters the pane's last saved answer was made with, in its header."""
+        if last.mode in MODES and last.mode != pane.mode:
+            self._set_mode(pane, last.mode)
+        if tuple(last.adapters) != pane.session.spec.adapters:
+            self.set_pane_adapters(pane.role, tuple(last.adapters))
+        pane.refresh_header()
 
     def action_switch_pane(self) -> None:
         self.active_index = (self.active_index + 1) % len(self.panes)
@@ -394,8 +414,9 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         self.notify(f"{pane.role} pane: {MODES[pane.mode].description}", timeout=4)
 
     def _set_mode(self, pane: ChatPane, mode: str) -> None:
+        """The user's (or a new model's) mode for the pane: no preset puts another one back."""
         pane.session.set_mode(mode)
-        pane.refresh_header()
+        self.user_changed(pane.role, "mode")
 
     def action_inspect(self) -> None:
         # A worker: rendering a draft runs on each pane's thread, and waiting for it inside the
@@ -406,42 +427,23 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         entries = await asyncio.gather(*(inspect_pane(p.session, draft, PREVIEW_TIMEOUT_S) for p in self.panes))
         self.push_screen(InspectorScreen(list(entries)))
 
-    def action_presets(self) -> None:
-        self.search_commands(
-            [
-                (f"{i}. {p.name}" if i <= 9 else p.name, partial(self._run_preset, p), _preset_help(p))
-                for i, p in enumerate(self.presets, start=1)
-            ],
-            placeholder="Search presets…",
-        )
-
-    def _run_preset(self, preset: Preset) -> None:
-        self.run_worker(self.fire_preset(preset), exclusive=False)
-
     def action_settings(self) -> None:
         current = {"both": self.sampling} | {r: s.sampling for r, s in self.sessions.items()}
-        self.push_screen(SettingsScreen(current), self._apply_settings)
+        self.push_screen(SettingsScreen(current, presets_fresh=self.presets_new_conversation), self._apply_settings)
 
     def _apply_settings(self, result) -> None:
         if not result:
             return
-        target, settings = result
+        target, settings, self.presets_new_conversation = result
         if target == "both":
             self.sampling = settings
             for session in self.sessions.values():
                 session.sampling = settings
         else:
             self.sessions[target].sampling = settings
-        self.notify(f"sampling settings applied to {'both panes' if target == 'both' else target + ' pane'}")
-
-    def action_copy_answer(self) -> None:
-        session = self.active_pane.session
-        answer = session.last_answer()
-        if answer is None:
-            self.notify("No answer to copy in this pane yet.")
-            return
-        self.copy_to_clipboard(answer)
-        self.notify(f"Copied the {session.role} pane's last answer ({len(answer)} characters).")
+        fresh = "a new conversation" if self.presets_new_conversation else "the current conversation"
+        where = "both panes" if target == "both" else target + " pane"
+        self.notify(f"sampling settings applied to {where}; presets answer in {fresh}")
 
     def action_help(self) -> None:
         rows = list(PROMPT_KEYS)
@@ -460,8 +462,8 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for binding in self._own_bindings():
-            if binding.action in ("quit",):
-                continue
+            if binding.action in ("quit",) or (binding.id or "").startswith(PALETTE_SKIPS):
+                continue  # the presets are listed below by name; scrolling is no palette command
             yield SystemCommand(
                 binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
             )
@@ -474,7 +476,15 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
             self.action_toggle_lens_after_turn,
         )
         for preset in self.presets:
-            yield SystemCommand(f"Preset: {preset.name}", _preset_help(preset), partial(self._run_preset, preset))
+            yield SystemCommand(f"Preset: {preset.name}", preset_help(preset), partial(self._run_preset, preset))
+
+    def get_default_screen(self) -> Screen:
+        return MainScreen(id="_default")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in PANE_READING_ACTIONS and len(self.screen_stack) > 1:
+            return False  # on a modal screen PageUp and the rest are that screen's own
+        return True
 
     async def on_event(self, event: events.Event) -> None:
         # Every key reaches the prompt box first: a paste typed as keystrokes is collected there
@@ -490,9 +500,3 @@ class DuetApp(LensActions, AdapterActions, LessonActions, AmplifyActions):
         if self.history is not None:
             self.history.close()
 
-
-def _preset_help(preset: Preset) -> str:
-    first_line = preset.text.strip().splitlines()[0]
-    modes = ", ".join(f"{r} {m}" for r, m in (("base", preset.base_mode), ("chat", preset.chat_mode)) if m)
-    modes = "lesson layout" + (f", {modes}" if modes else "") if preset.lesson else modes
-    return first_line[:70] + (f"  [{modes}]" if modes else "")

@@ -22,6 +22,7 @@ class DuetConfig(BaseModel):
 
     theme = "gruvbox"
     lens_after_every_turn = true  # the token-shift lens on every answer (F8 shows it on demand)
+    presets_new_conversation = false  # presets answer inside the current conversation
     [keymap]
     cycle_mode = "f2,ctrl+o"     # binding id = comma-separated keys (see the help screen for ids)
     """
@@ -31,6 +32,7 @@ class DuetConfig(BaseModel):
     theme: str | None = None
     keymap: dict[str, str] = {}
     lens_after_every_turn: bool = False  # the token-shift lens on every answer as soon as it is done
+    presets_new_conversation: bool = True  # each preset starts a new conversation (F5 changes it for a session)
 
 
 def load_config(path: Path | None = None) -> DuetConfig:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from models.engines.base import RenderedPrompt
 from models.events import Metrics
 from models.prompts import Exchange
-from models.settings import SamplingSettings
+from models.settings import AdapterSpec, SamplingSettings
 from models.store.records import parse_time
 
 if TYPE_CHECKING:
@@ -66,7 +66,19 @@ def _restored_turn(turn: dict, pane: dict) -> Turn:
         started_at=parse_time(pane.get("started_at")) or parse_time(turn["created"]) or 0.0,
         finished_at=parse_time(pane.get("finished_at")),
         token_ids=_restored_token_ids(pane),
+        adapters=_restored_adapters(pane),
     )
+
+
+def _restored_adapters(pane: dict) -> tuple[AdapterSpec, ...]:
+    """The LoRA adapters the answer was made with (none where a record is unreadable)."""
+    adapters = []
+    for record in pane.get("adapters") or ():
+        try:
+            adapters.append(AdapterSpec(source=record["source"], scale=record.get("scale", 1.0)))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return tuple(adapters)
 
 
 def _restored_token_ids(pane: dict) -> tuple[int, ...] | None:

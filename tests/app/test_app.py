@@ -151,17 +151,20 @@ async def test_mode_key_changes_what_the_inspector_shows():
         assert app.pane("base").mode == "inst"
 
 
-async def test_presets_fire_from_digit_keys():
+async def test_presets_fire_from_alt_digit_keys():
     app = DuetApp(configs(), SamplingSettings(max_tokens=8))
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app))
-        await pilot.press("2")
+        await pilot.press("alt+2")
         await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
         assert app.sessions["base"].turns[0].prompt == app.presets[1].text
         assert app.query_one(PromptInput).text == ""
         inst_preset = next(i for i, p in enumerate(app.presets, 1) if p.chat_mode == "inst")
-        await pilot.press(str(inst_preset))
-        await wait_until(pilot, lambda: idle(app) and len(app.sessions["chat"].turns) == 2)
+        await pilot.press(f"alt+{inst_preset}")
+        chat = app.sessions["chat"]
+        await wait_until(
+            pilot, lambda: idle(app) and chat.turns and chat.turns[-1].prompt == app.presets[inst_preset - 1].text
+        )
         assert app.sessions["chat"].turns[-1].rendered.text.startswith("[INST]")
 
 
@@ -174,7 +177,7 @@ async def test_broken_presets_file_is_reported_and_builtins_still_work(isolated_
         messages = [n.message for n in app._notifications]
         assert any("presets.toml" in m and "line 3" in m for m in messages), messages
         await wait_until(pilot, lambda: loaded(app))
-        await pilot.press("1")
+        await pilot.press("alt+1")
         await wait_until(pilot, lambda: idle(app) and app.sessions["chat"].turns)
         assert app.sessions["chat"].turns[0].prompt == app.presets[0].text
 
@@ -276,14 +279,14 @@ async def test_settings_screen_keymap_and_copy(isolated_config):
     from tui.screens.settings import SettingsScreen
 
     isolated_config.mkdir(parents=True, exist_ok=True)
-    (isolated_config / "config.toml").write_text('[keymap]\ncycle_mode = "f9"\n')
+    (isolated_config / "config.toml").write_text('[keymap]\ncycle_mode = "ctrl+o"\n')
     answers = {"base": "base answer", "chat": "chat answer"}
     app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions(answers))
     copied = []
     app.copy_to_clipboard = copied.append
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app))
-        await pilot.press("f9")  # remapped from f2
+        await pilot.press("ctrl+o")  # remapped from f2
         assert app.pane("chat").mode == "raw"
         await pilot.press("f5")
         assert isinstance(app.screen, SettingsScreen)

@@ -1,4 +1,5 @@
-"""F5: sampling settings for every pane (the fair default) or for one."""
+"""F5: sampling settings for every pane (the fair default) or for one, and whether a preset starts
+a new conversation (config.toml's presets_new_conversation is the default)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from models.errors import first_field_error
 from models.settings import SamplingSettings
@@ -25,8 +26,9 @@ SAMPLING_FIELDS = [
 ]
 
 
-class SettingsScreen(ModalScreen[tuple[str, SamplingSettings] | None]):
-    """Change sampling settings for both panes (the fair default) or for one."""
+class SettingsScreen(ModalScreen[tuple[str, SamplingSettings, bool] | None]):
+    """Change sampling settings for both panes (the fair default) or for one; dismissed with
+    (target, settings, whether presets start a new conversation), or None."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
     DEFAULT_CSS = (
@@ -39,10 +41,11 @@ class SettingsScreen(ModalScreen[tuple[str, SamplingSettings] | None]):
     """
     )
 
-    def __init__(self, current: dict[str, SamplingSettings], target: str = "both") -> None:
+    def __init__(self, current: dict[str, SamplingSettings], target: str = "both", presets_fresh: bool = True) -> None:
         super().__init__()
         self.current = current
         self.target = target
+        self.presets_fresh = presets_fresh
 
     def compose(self) -> ComposeResult:
         shown = self.current["both"] if self.target == "both" else self.current[self.target]
@@ -58,6 +61,11 @@ class SettingsScreen(ModalScreen[tuple[str, SamplingSettings] | None]):
                 with Horizontal():
                     yield Label("stop strings (comma sep.)")
                     yield Input(", ".join(shown.stop), id="field-stop")
+                yield Checkbox(
+                    "each preset starts a new conversation (the last one stays in the history)",
+                    self.presets_fresh,
+                    id="presets-fresh",
+                )
             yield Static("", id="settings-error")
             with Horizontal():
                 yield Button("Apply", variant="primary", id="apply")
@@ -88,4 +96,5 @@ class SettingsScreen(ModalScreen[tuple[str, SamplingSettings] | None]):
             field, message = first_field_error(err)
             self.query_one("#settings-error", Static).update(Text(f"{field}: {message}"))
             return
-        self.dismiss((str(self.query_one("#target", Select).value), settings))
+        fresh = self.query_one("#presets-fresh", Checkbox).value
+        self.dismiss((str(self.query_one("#target", Select).value), settings, fresh))

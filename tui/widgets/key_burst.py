@@ -7,11 +7,15 @@ re-laying out the whole box), every newline sends a message and a leading digit 
 A person's keys are tens of milliseconds apart (key repeat: 33 ms); a paste's are microseconds
 apart, with pauses of a few milliseconds where the terminal reader and the app take turns with
 the GIL. So a paste starts with BURST_RUN keys in a row under BURST_GAP_S apart, and goes on
-while keys keep coming (each under END_GAP_S behind the last). Enter, and a digit in an empty
-box, wait DECIDE_S before they act: a key within that time means they were the start of a paste,
-and they become text; so do they for COOL_DOWN_S after a paste. A paste's keys are collected
-(the app hands them over before Textual routes them: 200,000 in about two seconds) and inserted
-as one edit once the keys stop, like a bracketed paste, capped at MAX_PROMPT_CHARS.
+while keys keep coming (each under END_GAP_S behind the last). Enter waits DECIDE_S before it
+acts: a key within that time means it was the start of a paste, and it becomes text; so does it
+for COOL_DOWN_S after a paste of several lines. A paste's keys are collected (the app hands them
+over before Textual routes them: 200,000 in about two seconds) and inserted as one edit once the
+keys stop, like a bracketed paste, capped at MAX_PROMPT_CHARS.
+
+An Enter that ends a burst of one line (text typed by tmux send-keys or a typing tool, then
+Enter) sends it, as it would have if typed slowly: only an Enter with more keys behind it, or
+inside a burst of several lines, is text. A bracketed paste never gets here (Textual's Paste).
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class KeyBurst:
     size: int = 0
     dropped: int = 0
     room: int = MAX_PROMPT_CHARS  # what the box can still take, fixed when the paste starts
+    enter_held: bool = False  # an Enter at the end of one line, held until the next key says what it is
+    lines: bool = False  # this burst holds a newline: every Enter in it is text
+    ended_in_lines: bool = False  # the last burst held a newline
 
     def observe(self, event: events.Key) -> float:
         """Count this key; the time since the previous one."""
@@ -64,13 +71,24 @@ class KeyBurst:
         self.run = self.run + 1 if 0 <= gap < BURST_GAP_S else 0
         return gap
 
-    def just_ended(self, event: events.Key) -> bool:
-        return event.time - self.ended_at < COOL_DOWN_S
+    def just_ended_in_lines(self, event: events.Key) -> bool:
+        """Right after a paste of several lines (an Enter then is the rest of it)."""
+        return self.ended_in_lines and event.time - self.ended_at < COOL_DOWN_S
 
     def start(self, room: int) -> None:
         self.active, self.room = True, room
 
     def add(self, text: str) -> None:
+        if self.enter_held:  # more keys came: the held Enter was a line break of the paste
+            self.enter_held, self.lines = False, True
+            self._keep("\n")
+        if text == "\n" and not self.lines and not self.dropped:
+            self.enter_held = True
+            return
+        self.lines = self.lines or "\n" in text
+        self._keep(text)
+
+    def _keep(self, text: str) -> None:
         if self.size + len(text) > self.room:
             keep = max(0, self.room - self.size)
             self.dropped += len(text) - keep
@@ -79,9 +97,11 @@ class KeyBurst:
             self.buffer.append(text)
             self.size += len(text)
 
-    def take(self) -> tuple[str, int]:
-        """The collected text and how many characters did not fit; the paste is over."""
-        text, dropped = "".join(self.buffer), self.dropped
+    def take(self) -> tuple[str, int, bool]:
+        """The collected text, how many characters did not fit, and whether an Enter ended a
+        one-line burst (to be sent); the paste is over."""
+        text, dropped, enter = "".join(self.buffer), self.dropped, self.enter_held
         self.buffer, self.size, self.dropped, self.active, self.run = [], 0, 0, False, 0
-        self.ended_at = self.last
-        return text, dropped
+        self.ended_at, self.ended_in_lines = self.last, self.lines
+        self.enter_held = self.lines = False
+        return text, dropped, enter

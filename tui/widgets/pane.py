@@ -11,7 +11,7 @@ from time import monotonic
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -25,9 +25,11 @@ from models.prompts import MODES
 from models.session import PaneSession
 from tui.safe_text import neutralize
 from tui.widgets.amplify_strip import amplify_pieces
+from tui.widgets.answer import MARKDOWN, PLAIN, default_view
+from tui.widgets.conversation import ConversationLog
 from tui.widgets.inbox import EventInbox, InboxReady
 from tui.widgets.lens import LensView
-from tui.widgets.pane_header import ADAPTERS, DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit
+from tui.widgets.pane_header import ADAPTERS, DETAILS, MODEL, NEVER, PLACEMENT, Piece, fit, tuned_piece
 from tui.widgets.turns import AnswerTurn, PaneIntro, TurnNote, UserTurn
 
 STATUS_INTERVAL_S = 0.1
@@ -72,6 +74,9 @@ class ChatPane(Vertical):
         self._answer: AnswerTurn | None = None
         self._turn_widgets: list[list] = []
         self._status_at = 0.0
+        self.view_chosen: str | None = None  # plain or Markdown as the user toggled it; None: by mode
+        self.preset_set: set[str] = set()  # what a preset changed here ("mode", "adapters"), shown
+        self.selected: AnswerTurn | None = None  # the answer ctrl+y copies (None: the last one)
 
     # What the pane shows comes from its session, the one owner of this state.
     @property
@@ -90,9 +95,14 @@ class ChatPane(Vertical):
     def load_error(self) -> str | None:
         return self.session.load_error
 
+    @property
+    def view(self) -> str:
+        """How new answers are shown: plain text or Markdown (ARCHITECTURE: tui/widgets/answer.py)."""
+        return self.view_chosen or default_view(self.mode)
+
     def compose(self) -> ComposeResult:
         yield Static(classes="pane-header")
-        with VerticalScroll(classes="pane-log"):
+        with ConversationLog(classes="pane-log"):
             yield PaneIntro()
         yield Static(Text("loading model…"), classes="pane-status")
 
@@ -114,11 +124,16 @@ class ChatPane(Vertical):
                 pieces.append(Piece(neutralize(details), "dim", DETAILS, lead=" · "))
         else:
             pieces.append(Piece(neutralize(self.session.source), "dim", MODEL, shrinkable=True))
+        if tuned := tuned_piece(self.session.source):
+            pieces.append(tuned)
+        by_preset = " (preset)"
         if self.session.spec.adapters:
-            pieces.append(Piece(neutralize(adapters_label(self.session.spec.adapters)), "bold", ADAPTERS))
+            label = adapters_label(self.session.spec.adapters) + (by_preset if "adapters" in self.preset_set else "")
+            pieces.append(Piece(neutralize(label), "bold", ADAPTERS))
         pieces.extend(amplify_pieces(self.session.spec))  # an amplified pane: its factor and base
         pieces.append(Piece("mode ", "dim", NEVER))
-        pieces.append(Piece(self.mode, "bold", NEVER, lead=""))
+        pieces.append(Piece(self.mode + (by_preset if "mode" in self.preset_set else ""), "bold", NEVER, lead=""))
+        pieces.append(Piece(self.view if self.view == PLAIN else "md", "dim", NEVER, lead=" · "))
         if info:
             pieces.append(Piece(info.placement, "dim", PLACEMENT))
         return pieces
@@ -179,16 +194,28 @@ class ChatPane(Vertical):
         self.set_status(*status)
 
     def _show_state(self) -> None:
-        """The idle status line: the load error, or ready and where the model runs."""
+        """The idle status line: the load error, the last answer's metrics (a reopened conversation
+        keeps them when the model finishes loading), or ready and where the model runs."""
+        last = self.session.last_turn
         if self.load_error:
             self.set_status(f"✗ {self.load_error}", "-error")
+        elif self.busy:
+            return
+        elif last is not None and last.metrics is not None and self._turn_widgets:
+            self._show_finished(last.metrics, last.error)
         elif self.info:
             self.set_status(f"ready · {self.info.placement}")
 
+    def _show_finished(self, metrics, error: str | None) -> None:
+        if error:
+            self.set_status(f"✗ {error}", "-error")
+        else:
+            self.set_status(f"■ {metrics.line()}")
+
     @property
-    def conversation(self) -> VerticalScroll:
+    def conversation(self) -> ConversationLog:
         """The scrolling column of turns."""
-        return self.query_one(".pane-log", VerticalScroll)
+        return self.query_one(".pane-log", ConversationLog)
 
     # -- the lens -------------------------------------------------------------------------------
     @property
@@ -209,8 +236,7 @@ class ChatPane(Vertical):
         answer = self._last_answer()
         lens = LensView(result)
         if answer is not None:
-            for widget in (*answer.frozen, answer):
-                widget.display = False
+            answer.display = False
             await self.conversation.mount(lens, after=answer)
         else:
             await self.conversation.mount(lens)
@@ -227,8 +253,7 @@ class ChatPane(Vertical):
         await lens.remove()
         answer = self._last_answer()
         if answer is not None:
-            for widget in (*answer.frozen, answer):
-                widget.display = True
+            answer.display = True
         return True
 
     # -- turns --------------------------------------------------------------------------------
@@ -237,11 +262,11 @@ class ChatPane(Vertical):
         self.generation += 1
         if self.intro is not None:
             await self.intro.remove()
-        self._answer = AnswerTurn()
+        self._answer = AnswerTurn(self.view)
         widgets = [UserTurn(prompt), self._answer]
         self._turn_widgets.append(widgets)
         await self.conversation.mount_all(widgets)
-        self.conversation.scroll_end(animate=False)  # a new message brings a scrolled-up log back to follow
+        self.conversation.follow()  # a new message brings a scrolled-up log back to follow
         self.busy = True
         self.set_status("● waiting for the first token…", "-busy")
         return self.generation
@@ -258,31 +283,15 @@ class ChatPane(Vertical):
             await asyncio.sleep(FLUSH_INTERVAL_S - monotonic() % FLUSH_INTERVAL_S)
         events = message.inbox.take()
         with self.app.batch_update():  # the whole batch and the scroll: one screen refresh
-            at_bottom = self.conversation.is_vertical_scroll_end
             for event in events:
                 if not self.conversation.is_attached:  # the app is closing: ctrl+q while answering
                     return
                 await self._apply(message.inbox.generation, event)
-            self._follow(at_bottom)
+            self.conversation.keep_end_in_view()
 
     async def on_chat_pane_model_event(self, message: ModelEvent) -> None:
-        at_bottom = self.conversation.is_vertical_scroll_end
         await self._apply(message.generation, message.event)
-        self._follow(at_bottom)
-
-    def _follow(self, at_bottom: bool) -> None:
-        """Keep a log that was scrolled to the end there; leave one the reader scrolled up alone."""
-        log = self.conversation
-        if at_bottom and self.busy and log.max_scroll_y > 0:
-            # Anchored, the log follows the answer in the same layout pass that grows it (a
-            # scroll_end waits for that layout, then costs another one and a frame, per new
-            # line). Only while an answer grows and overflows: Textual 8.2.8 anchors content
-            # shorter than the log to its bottom edge (Textualize/textual#6652).
-            log.anchor()
-        else:
-            log.anchor(False)
-            if at_bottom:
-                log.scroll_end(animate=False)
+        self.conversation.keep_end_in_view()
 
     async def _apply(self, generation: int, event) -> None:
         if generation != self.generation or self._answer is None:
@@ -300,11 +309,9 @@ class ChatPane(Vertical):
             m = event.metrics
             if event.error:
                 await self._add_note(f"✗ {event.error}", error=True)
-                self.set_status(f"✗ {event.error}", "-error")
-            else:
-                if m.stop_reason == "cancelled":
-                    await self._add_note("■ stopped")
-                self.set_status(f"■ {m.line()}")
+            elif m.stop_reason == "cancelled":
+                await self._add_note("■ stopped")
+            self._show_finished(m, event.error)
             self._answer = None
             self.busy = False
 
@@ -324,20 +331,64 @@ class ChatPane(Vertical):
         self.conversation.anchor(False)
         if self._turn_widgets:
             for widget in self._turn_widgets.pop():
-                if isinstance(widget, AnswerTurn):  # its finished paragraphs live beside it
-                    for frozen in widget.frozen:
-                        await frozen.remove()
                 await widget.remove()
         self._answer = None
+        self.selected = None
         self.busy = False
 
     async def clear(self) -> None:
         self.generation += 1
         self.conversation.anchor(False)
         self._turn_widgets.clear()
+        self.selected = None
         await self.conversation.remove_children()
         await self.conversation.mount(PaneIntro())
         self._refresh_intro()
         self._answer = None
         self.busy = False
         self._show_state()
+
+    # -- what the reader does with the answers ------------------------------------------------
+    @property
+    def answers(self) -> list[AnswerTurn]:
+        return [w for widgets in self._turn_widgets for w in widgets if isinstance(w, AnswerTurn)]
+
+    async def toggle_view(self) -> str:
+        """Plain text <-> Markdown for this pane, every answer redrawn; the view now shown."""
+        view = PLAIN if self.view == MARKDOWN else MARKDOWN
+        self.view_chosen = view
+        log = self.conversation
+        log.anchor(False)  # the content may get shorter than the log (Textualize/textual#6652)
+        for answer in self.answers:
+            await answer.set_view(view)
+        if log.following:
+            log.scroll_end(animate=False)
+        self.refresh_header()
+        return view
+
+    def select_answer(self, step: int) -> AnswerTurn | None:
+        """Move the copy selection ``step`` answers back (-1) or forward (+1), shown and scrolled to;
+        past the last answer the selection ends (ctrl+y copies the last answer again)."""
+        answers = [a for a in self.answers if a.text]
+        if not answers:
+            return None
+        at = answers.index(self.selected) if self.selected in answers else len(answers)
+        at = max(0, min(len(answers), at + step))
+        if self.selected is not None:
+            self.selected.remove_class("-selected")
+        self.selected = answers[at] if at < len(answers) else None
+        if self.selected is not None:
+            self.selected.add_class("-selected")
+            self.conversation.scroll_to_widget(self.selected, animate=False, top=True)
+        return self.selected
+
+    def scroll_to_latest(self) -> None:
+        """After the layout: the latest turn's prompt at the top, or the end if it all fits."""
+        latest = self._turn_widgets[-1][0] if self._turn_widgets else None
+        log = self.conversation
+
+        def scroll() -> None:
+            if latest is not None and latest.is_attached:  # the log's own scroll watch says whether it follows
+                log.scroll_to_widget(latest, animate=False, top=True)
+
+        self.call_after_refresh(scroll)

@@ -1,8 +1,10 @@
-"""The prompt box: Enter sends, ctrl+j adds a newline, a digit in an empty box fires a preset.
+"""The prompt box: Enter sends, ctrl+j adds a newline; nothing typed here is ever a command (a
+message may start with a digit: presets are on alt+1..9, app bindings).
 
-A paste that arrives as separate keystrokes is text, never a message per line or a preset
-(key_burst.py); the app hands the box every key first (`intercept`) so that such a paste does
-not go through Textual's routing one key at a time. Any paste is capped at MAX_PROMPT_CHARS.
+A paste that arrives as separate keystrokes is text, never a message per line (key_burst.py);
+the app hands the box every key first (`intercept`) so that such a paste does not go through
+Textual's routing one key at a time. Any paste is capped at MAX_PROMPT_CHARS. An Enter right
+behind fast one-line input (tmux send-keys, a typing tool) still sends it.
 """
 
 from __future__ import annotations
@@ -26,15 +28,10 @@ class PromptInput(TextArea):
             super().__init__()
             self.text = text
 
-    class PresetKey(Message):
-        def __init__(self, number: int) -> None:
-            super().__init__()
-            self.number = number
-
     def __init__(self, **kwargs) -> None:
         super().__init__(soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs)
         self._burst = KeyBurst()
-        self._pending: tuple[int, str] | None = None  # a deferred Enter or preset digit: (keys seen, key)
+        self._pending: tuple[int, str] | None = None  # a deferred Enter: (keys seen, key)
         self._cut_said_at = -10.0
 
     # -- keys as the app hands them over ------------------------------------------------------
@@ -48,21 +45,20 @@ class PromptInput(TextArea):
             return False
         if burst.active:
             if gap < END_GAP_S:
-                burst.add(text)
+                burst.add(text)  # an Enter held back at the end of one line is text after all
                 return True
             self._settle()
         if self._pending is not None:
             pending, self._pending = self._pending, None
-            if gap < DECIDE_S:  # the Enter or digit was the start of a paste
+            if gap < DECIDE_S:  # the Enter was the start of a paste
                 return self._start_paste(pending[1], text)
             self._act(pending[1])
         if burst.run >= BURST_RUN:
             return self._start_paste(text)
         if text == "\t" or self.read_only:
             return False  # Textual's: tab moves the focus
-        sensitive = event.key == "enter" or (text in "123456789" and self._empty())
-        if sensitive and not burst.just_ended(event):
-            self._pending = pending = (burst.keys_seen, "\n" if event.key == "enter" else text)
+        if event.key == "enter" and not burst.just_ended_in_lines(event):
+            self._pending = pending = (burst.keys_seen, "\n")
             # Through the app's queue, so that it comes after every key that arrived in time.
             self.set_timer(DECIDE_S, lambda: self.app.call_later(self._decide, pending))
             return True
@@ -82,17 +78,14 @@ class PromptInput(TextArea):
             self.move_cursor(result.end_location)
 
     def _decide(self, pending: tuple[int, str]) -> None:
-        """DECIDE_S after an Enter or digit, behind every key that had arrived by then."""
+        """DECIDE_S after an Enter, behind every key that had arrived by then."""
         if self._pending is pending:
             self._pending = None
             self._act(pending[1])
 
     def _act(self, key: str) -> None:
-        if key == "\n":
-            if self.text.strip():
-                self.post_message(self.Submitted(self.text))
-        else:
-            self.post_message(self.PresetKey(int(key)))
+        if key == "\n" and self.text.strip():
+            self.post_message(self.Submitted(self.text))
 
     def _watch_quiet(self, seen: int) -> None:
         self.set_timer(QUIET_S, lambda: self.app.call_later(self._quiet, seen))
@@ -110,16 +103,15 @@ class PromptInput(TextArea):
         """Insert a finished paste, as one edit."""
         if not self._burst.active:
             return
-        text, dropped = self._burst.take()
+        text, dropped, enter = self._burst.take()
         self.insert(text)
         if dropped:
             self._say_cut(dropped)
+        elif enter:  # the burst was one line and an Enter ended it: typed fast, then sent
+            self._act("\n")
 
     def _room(self) -> int:
         return max(0, MAX_PROMPT_CHARS - len(self.text))
-
-    def _empty(self) -> bool:
-        return self.document.line_count == 1 and not self.document.get_line(0)
 
     def _say_cut(self, dropped: int) -> None:
         now = time.monotonic()
@@ -155,11 +147,6 @@ class PromptInput(TextArea):
             event.prevent_default()
             event.stop()
             self.insert("\n")
-            return
-        if not self.text and event.character and event.character in "123456789":
-            event.prevent_default()
-            event.stop()
-            self.post_message(self.PresetKey(int(event.character)))
             return
         if event.is_printable and len(self.text) >= MAX_PROMPT_CHARS:
             event.prevent_default()

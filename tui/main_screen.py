@@ -1,0 +1,25 @@
+"""The app's main screen: whenever it is on top again (a modal screen or the command palette
+closed, whatever the command did), the prompt box has the focus, so the next key typed reaches it.
+
+Textual gives the focus back to the widget that had it before the modal opened, which is not
+always the prompt box (the model screen's Enter could leave none focused, and a palette command
+that mounts a pane moves it), and a box without the focus swallows nothing: the keys went nowhere.
+"""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+
+from tui.widgets.prompt_input import PromptInput
+
+
+class MainScreen(Screen):
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._focus_prompt)
+
+    def _focus_prompt(self) -> None:
+        if self.app.screen is not self:  # another screen opened meanwhile
+            return
+        found = self.query(PromptInput)
+        if found and not found.first().has_focus:
+            found.first().focus()
