@@ -12,6 +12,7 @@ import asyncio
 from textual.app import App
 
 from models.errors import DuetError
+from models.lens.counts import count_note
 from models.lens.pairing import scorer_role
 from models.lens.request import ScoreCancelled
 from models.lens.run import score_pane
@@ -55,6 +56,7 @@ class LensActions(App):
     async def show_lens(self, pane: ChatPane, focus: bool) -> None:
         """Score ``pane``'s last answer with its scoring pane's model and show it in ``pane``."""
         scorer = scorer_role(pane.role, list(self.sessions))
+        turn = self.sessions[pane.role].last_turn
         try:
             future = score_pane(self.sessions, pane.role)
         except DuetError as err:
@@ -73,7 +75,9 @@ class LensActions(App):
         finally:
             if scoring is not None and status is not None:
                 scoring.end_scoring(status)
-        await pane.show_lens(result, focus=focus)
+        lens = await pane.show_lens(result, focus=focus)
+        if turn is not None:  # the status line's count beside the lens's, reconciled in one line
+            lens.explain_count(count_note(result, turn.metrics.tokens, turn.token_ids))
 
     async def lens_after_turn(self) -> None:
         """With the setting on: every pane's new answer gets its lens, without taking the focus."""

@@ -38,7 +38,7 @@ async def answer(pilot, text: str = DOG) -> None:
 
 
 def detail_text(lens: LensView) -> str:
-    return str(lens.render())
+    return " ".join(str(lens.render()).split())  # the view's lines as wrapped, put together
 
 
 async def test_f8_shows_the_lens_moves_along_tokens_and_esc_returns_to_the_prompt():
