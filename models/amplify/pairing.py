@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from models.adapters import adapters_label
 from models.errors import DuetError
 from models.files.sources import is_remote_source
 from models.lens.vocabulary import Vocabulary
@@ -81,10 +82,11 @@ def check_vocabularies(tuned: str, base: str, tuned_vocab: Vocabulary, base_voca
 
 
 def base_name(spec: ModelSpec) -> str:
-    """The base side's short name for a header: ``NAME`` or ``NAME (no adapter)``."""
+    """The base side's short name for a header: its file's (the same as the tuned model's for a
+    LoRA pair, whose adapters the header shows beside it), with the base's own adapters."""
     amplify = _amplify_of(spec)
-    name = source_name(amplify.base)
-    return f"{name} (no adapter)" if shares_file(spec) else name
+    adapters = adapters_label(amplify.base_adapters)
+    return f"{source_name(amplify.base)} {adapters}" if adapters else source_name(amplify.base)
 
 
 def source_name(source: str) -> str:

@@ -28,18 +28,22 @@ GLYPHS = "▁▂▃▄▅▆▇█"
 TOP_KL = 5  # the answer's tokens listed by their KL
 AMPLIFY = ADAPTERS + 5  # the factor says what this pane is: it stays longer than the adapters
 AMPLIFY_WARNING = ADAPTERS + 2
+AMPLIFY_BASE = ADAPTERS - 1
 _STRIPS: weakref.WeakKeyDictionary[Widget, AmplifyStrip] = weakref.WeakKeyDictionary()  # by the lens they belong to
 
 
 def amplify_pieces(spec: ModelSpec) -> list[Piece]:
-    """The header's ``amplified ×2 over NAME`` (and its warning above ×4); [] for other panes."""
+    """The header's ``amplified ×2 over NAME`` (and its warning above ×4); [] for other panes. In
+    a narrow pane "over NAME" goes first, then the warning's words, and "amplified ×2" stays."""
     if spec.amplify is None:
         return []
     factor = spec.amplify.factor
-    pieces = [Piece(neutralize(label(factor, base_name(spec))), "bold", AMPLIFY)]
+    named = label(factor, base_name(spec))
+    head, _, over = named.partition(" over ")
+    pieces = [Piece(head, "bold", AMPLIFY), Piece(neutralize(f"over {over}"), "", AMPLIFY_BASE, lead=" ")]
     caution = warning(factor)
     if caution:
-        pieces.append(Piece(f"⚠ {caution}", "bold reverse", AMPLIFY_WARNING, lead=" "))
+        pieces.append(Piece(f"⚠ {caution.split(': ', 1)[-1]}", "bold reverse", AMPLIFY_WARNING))
     return pieces
 
 
