@@ -21,7 +21,7 @@ from models.engines.base import Engine, RenderedPrompt
 from models.errors import Cancelled, DuetError
 from models.events import Event, Finished, Metrics, Notice
 from models.files.info import ModelInfo
-from models.lens.pairing import caveat
+from models.lens.pairing import caveat, relation
 from models.lens.request import ScoreCancelled, ScoreRequest
 from models.lens.shift import ShiftResult
 from models.lens.vocabulary import Vocabulary
@@ -348,7 +348,11 @@ class PaneSession:
             request = replace(request, vocabulary=_wait_for(answer_vocabulary, cancel))
         with self._claim_cores() as lease:
             result = engine.score(request, cancel, lease)
-        return replace(result, caveat=caveat(request.answer_source, self.spec.source, result.same_vocabulary))
+        return replace(
+            result,
+            caveat=caveat(request.answer_source, self.spec.source, result.same_vocabulary),
+            relation=relation(request.answer_source, self.spec.source),
+        )
 
     def cancel(self) -> None:
         """Stop the answer or scoring run in progress; the engine notices before its next token

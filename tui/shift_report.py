@@ -44,8 +44,7 @@ def pane_lines(pane: dict) -> list[str]:
     if shift is None:
         return [f"Lens: {pane.get('shift_error') or 'not scored'}"]
     lines = [f"Lens: {summary_text(shift)}"]
-    if shift.get("caveat"):
-        lines.append(shift["caveat"])
+    lines += [shift[key] for key in ("relation", "caveat") if shift.get(key)]
     most = most_shifted_text(shift)
     if most:
         lines.append(f"Most shifted: {most}")

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.errors import DuetError
 from models.files.catalog import CatalogModel, load_catalog, parse_hf_spec
 from models.files.info import ModelInfo
-from models.files.sources import EMBEDDED_PREFIX
+from models.files.sources import EMBEDDED_PREFIX, is_remote_source, resolve_source
+
+if TYPE_CHECKING:
+    from models.tuning.lineage import Lineage
 
 BASE_KIND = "A pretrained model: it continues whatever text it is given; it was never taught to follow instructions."
 CHAT_KIND = "Fine-tuned to follow instructions: it answers as an assistant (its chat template marks the turns)."
@@ -18,6 +22,7 @@ DIFFERENT_FAMILIES = (
     "These are two different model families ({base} and {chat}), not a base and its own fine-tune: "
     "their answers differ by more than fine-tuning."
 )
+TUNED_KIND = "{summary}: trained in Duet on those examples (duet models show {source} gives its lineage)."
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ def _same_origin(model: CatalogModel, source: str) -> bool:
 def describe_pane(source: str, info: ModelInfo | None) -> PaneIntro:
     if info is not None and info.architecture == "remote":
         return PaneIntro(info.name, SERVER_KIND.format(server=info.path))
+    if (lineage := tuned_lineage(source)) is not None:
+        title = info.summary() if info else source.strip()
+        summary = lineage.summary()
+        return PaneIntro(title, TUNED_KIND.format(summary=summary[:1].upper() + summary[1:], source=source.strip()))
     entry = catalog_model(source)
     title = entry.title if entry else (info.summary() if info else source)
     if entry is not None and entry.role is not None:
@@ -74,3 +83,39 @@ def pair_caveat(base: ModelInfo | None, chat: ModelInfo | None) -> str | None:
     if base.architecture == chat.architecture:
         return None
     return DIFFERENT_FAMILIES.format(base=base.architecture, chat=chat.architecture)
+
+
+def tuned_lineage(source: str) -> Lineage | None:
+    """The lineage record of a tuned:NAME source (None for any other source, or a damaged record):
+    the one place the lens, the headers and the intros learn "this is a fine-tune of X"."""
+    from models.tuning.store import TUNED_PREFIX, load_lineage
+
+    source = source.strip()
+    if not source.startswith(TUNED_PREFIX):
+        return None
+    try:
+        return load_lineage(source[len(TUNED_PREFIX) :])
+    except DuetError:
+        return None
+
+
+def fine_tune_relation(a_source: str, b_source: str) -> str | None:
+    """When one source is a Duet fine-tune of the other (its lineage names that model, or its file):
+    "a fine-tune of X by Duet, N examples"; None otherwise."""
+    for tuned, other in ((a_source, b_source), (b_source, a_source)):
+        lineage = tuned_lineage(tuned)
+        if lineage is not None and _same_model(other, lineage.source.source, lineage.source.path):
+            return lineage.summary()
+    return None
+
+
+def _same_model(source: str, recorded: str, recorded_path: str) -> bool:
+    source = source.strip()
+    if source == recorded.strip() or source == recorded_path:
+        return True
+    if is_remote_source(source):
+        return False
+    try:
+        return resolve_source(source).path.resolve() == Path(recorded_path).resolve()
+    except (DuetError, OSError):
+        return False

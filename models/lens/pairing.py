@@ -7,13 +7,16 @@ fine-tune.
   different families (Gemma 3 and SmolLM2, different vocabularies): its lens measures how two
   models differ, not what fine-tuning did, and says so. For panes that are no catalog pair, the
   caveat is "different models" when their vocabularies differ, and nothing when they match.
+- A Duet fine-tune and the model it was made from (its lineage record says which) are a base and
+  its own fine-tune by construction: no caveat, and the lens says what they are ("a fine-tune of
+  X by Duet, N examples", models/files/describe.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.files.describe import catalog_model
+from models.files.describe import catalog_model, fine_tune_relation
 
 DIFFERENT_FAMILIES = (
     "different model families (not a base and its own fine-tune): "
@@ -44,10 +47,16 @@ def same_catalog_pair(a_source: str, b_source: str) -> bool:
 def caveat(answer_source: str, scorer_source: str, same_vocabulary: bool | None) -> str | None:
     """The one line to show with a lens of ``answer_source``'s answer scored by ``scorer_source``,
     or None when the two are a base and its own fine-tune (or the same model)."""
-    if answer_source.strip() == scorer_source.strip():
+    if answer_source.strip() == scorer_source.strip() or fine_tune_relation(answer_source, scorer_source):
         return None
     if same_catalog_pair(answer_source, scorer_source):
         return DIFFERENT_FAMILIES if same_vocabulary is False else None
     if same_vocabulary is None:
         return UNKNOWN_VOCABULARY
     return DIFFERENT_MODELS if not same_vocabulary else None
+
+
+def relation(answer_source: str, scorer_source: str) -> str | None:
+    """What the two models are to each other, when Duet made one from the other: "a fine-tune of X
+    by Duet, N examples"; None otherwise (the caveat, if any, says the rest)."""
+    return fine_tune_relation(answer_source, scorer_source)

@@ -141,6 +141,7 @@ class ShiftResult:
     same_vocabulary: bool | None = None  # None: the answering model's vocabulary is unknown (a server)
     note: str | None = None  # why the answer's own token ids could not be used, when they were expected
     caveat: str | None = None  # one line when the two models are not a base and its own fine-tune
+    relation: str | None = None  # what the two are when Duet made one from the other (models/lens/pairing.py)
 
     @property
     def text(self) -> str:
@@ -169,4 +170,5 @@ class ShiftResult:
             "tokens": [t.as_dict() for t in self.tokens],
             "most_shifted": [s.as_dict() for s in self.most_shifted(most)],
             "caveat": self.caveat,
+            "relation": self.relation,
         }

@@ -21,12 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import platformdirs
-
 from models.errors import DuetError
 from models.prompts import Exchange
 from models.store import resume
 from models.store.database import database_files, open_database
+from models.store.paths import data_dir  # noqa: F401  (re-exported: callers import it from here)
 from models.store.private_files import make_private
 from models.store.records import pane_meta, pane_record
 from models.store.rows import INSERT_PANE, conversation_dict, pane_dict, pane_list, pane_row, title_from, turn_dict
@@ -35,12 +34,6 @@ if TYPE_CHECKING:
     from models.session import Turn
 
 DB_NAME = "history.db"
-
-
-def data_dir() -> Path:
-    """Where Duet keeps user data; DUET_DATA_DIR overrides the platform's user data dir."""
-    override = os.environ.get("DUET_DATA_DIR")
-    return Path(override).expanduser() if override else Path(platformdirs.user_data_dir("duet"))
 
 
 def default_db_path() -> Path:

@@ -6,7 +6,7 @@ import re
 from tests.support.duet_process import run_duet
 
 CLASSES = {"unshifted", "marginal", "shifted"}
-SHIFT_KEYS = {"scored_by", "retokenized", "context_mode", "summary", "tokens", "most_shifted", "caveat"}
+SHIFT_KEYS = {"scored_by", "retokenized", "context_mode", "summary", "tokens", "most_shifted", "caveat", "relation"}
 
 
 def check_shift_schema(shift: dict, pane_by_role: dict, answer: str) -> None:
@@ -14,6 +14,7 @@ def check_shift_schema(shift: dict, pane_by_role: dict, answer: str) -> None:
     assert set(shift) == SHIFT_KEYS
     assert isinstance(shift["scored_by"], str) and isinstance(shift["retokenized"], bool)
     assert shift["caveat"] is None or isinstance(shift["caveat"], str)
+    assert shift["relation"] is None or isinstance(shift["relation"], str)  # a Duet fine-tune and its source
     summary = shift["summary"]
     assert set(summary) == {"count", *CLASSES}
     assert summary["count"] == len(shift["tokens"]) > 0

@@ -83,8 +83,17 @@ def test_most_shifted_aggregates_by_text_with_count_and_mean_rank():
 def test_result_as_the_issues_json_shape():
     result = ShiftResult("gemma-3-270m", "raw", (token("Hi", 1), token(" there", 5)), retokenized=True)
     data = result.as_dict()
-    assert set(data) == {"scored_by", "retokenized", "context_mode", "summary", "tokens", "most_shifted", "caveat"}
-    assert data["caveat"] is None
+    assert set(data) == {
+        "scored_by",
+        "retokenized",
+        "context_mode",
+        "summary",
+        "tokens",
+        "most_shifted",
+        "caveat",
+        "relation",
+    }
+    assert data["caveat"] is None and data["relation"] is None
     assert data["tokens"][1] == {
         "text": " there",
         "rank": 5,

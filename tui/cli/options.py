@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from models.errors import DuetError, first_field_error
 from models.lesson import with_lesson_pane
-from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, PaneConfig
+from models.pair import DEFAULT_MODES, DEFAULT_SOURCES, ROLES, TUNED_MODE, PaneConfig, TunedPair, tuned_pair
 from models.prompts import MODE_NAMES
 from models.session import PaneSession
 from models.settings import ModelSpec, SamplingSettings
@@ -34,6 +34,12 @@ def add_model_options(parser: argparse.ArgumentParser, modes: bool = True) -> No
         "--third",
         metavar="SPEC",
         help="a third pane after base and chat: any model source, e.g. a server http://HOST:PORT/v1#MODEL",
+    )
+    parser.add_argument(
+        "--tuned",
+        metavar="NAME",
+        help="before and after: the model tuned:NAME was made from on the left, the fine-tune on the right, "
+        "both in chat mode (duet tune makes one; the Tune screen, F10, too)",
     )
     parser.add_argument(
         "--lesson",
@@ -148,6 +154,7 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
             pair = load_catalog().pair(args.pair.strip())
         except DuetError as err:
             raise UsageError(str(err)) from None
+    tuned = _tuned_pair(args)
     configs = []
     roles = ROLES + (("third",) if getattr(args, "third", None) else ())  # duet ask --third SPEC
     try:
@@ -155,12 +162,12 @@ def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
     except DuetError as err:
         raise UsageError(str(err)) from None
     for role in roles:
-        source = getattr(args, role, None)
+        source = getattr(args, role, None) or (tuned.sources.get(role) if tuned else None)
         if not source and pair is not None:
             member = pair.member(role)
             source = member.origin if member.embedded else member.name
         source = source or DEFAULT_SOURCES[role]
-        catalog_mode, catalog_format = pane_defaults(source)
+        catalog_mode, catalog_format = (TUNED_MODE, None) if tuned and role in ROLES else pane_defaults(source)
         values = {"source": source}
         for option, field in (("n_ctx", "n_ctx"), ("gpu_layers", "n_gpu_layers"), ("threads", "n_threads")):
             if getattr(args, option, None) is not None:
@@ -193,6 +200,21 @@ def _with_amplified(configs: list[PaneConfig], factor: float | None) -> list[Pan
         raise UsageError(f"invalid amplify: {factor:g} is outside {AMPLIFY_MIN:g} (the base) to {AMPLIFY_MAX:g}")
     try:
         return with_amplified_pane(configs, factor)
+    except DuetError as err:
+        raise UsageError(str(err)) from None
+
+
+def _tuned_pair(args: argparse.Namespace) -> TunedPair | None:
+    """--tuned NAME: the fine-tune and its source, which --base, --chat and --pair would contradict."""
+    name = getattr(args, "tuned", None)
+    if not name:
+        return None
+    if any(getattr(args, option, None) for option in ("base", "chat", "pair")):
+        raise UsageError(
+            "--tuned NAME opens both panes (its source and the fine-tune); leave out --base, --chat and --pair"
+        )
+    try:
+        return tuned_pair(name)
     except DuetError as err:
         raise UsageError(str(err)) from None
 

@@ -69,8 +69,9 @@ def print_summaries(shifts: dict[str, Shift]) -> None:
         if shift.retokenized:
             line.append(" (re-tokenized)")
         console.print(line)
-        if shift.caveat:
-            console.print(Text(f"  {neutralize(shift.caveat)}", style="dim"))
+        for note in (shift.relation, shift.caveat):
+            if note:
+                console.print(Text(f"  {neutralize(note)}", style="dim"))
         most = ", ".join(f"{neutralize(repr(s.text))} x{s.count}" for s in shift.most_shifted(5))
         if most:
             console.print(Text(f"  most shifted: {most}", style="dim"))

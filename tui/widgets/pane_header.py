@@ -6,7 +6,8 @@ ellipsis. The role and the prompt mode always stay: they say which side this is 
 model was sent. From first dropped to last kept:
 
     details (size, quantization)  <  model name (shortened, down to MIN_NAME characters)
-    <  placement (CPU / GPU layers / server)  <  LoRA adapters and their scales  <  role, mode (never dropped)
+    <  placement (CPU / GPU layers / server)  <  LoRA adapters and their scales
+    <  "Duet fine-tune" (a tuned:NAME model)  <  role, mode (never dropped)
 
 Pieces added later (a lens summary) take a priority in this list.
 """
@@ -17,8 +18,13 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from models.tuning.store import TUNED_PREFIX
+
+TUNED_LABEL = "Duet fine-tune"
+
 # Higher stays longer. NEVER pieces are kept whatever the width.
 NEVER = 100
+TUNED = 50  # a before/after pair is only read right when the tuned side says so
 ADAPTERS = 45  # which side runs the fine-tune, and how strongly, matters more than where it runs
 PLACEMENT = 40
 MODEL = 30  # shrinks (to MIN_NAME) before anything above it is dropped
@@ -69,3 +75,11 @@ def _shortened(piece: Piece, by: int) -> Piece:
         return piece
     keep = max(1, len(piece.text) - by - 1)
     return Piece(piece.text[:keep] + "…", piece.style, piece.priority, piece.shrinkable, piece.lead)
+
+
+def tuned_piece(source: str) -> Piece | None:
+    """The header's "Duet fine-tune" for a tuned:NAME model (what it was tuned from is in the
+    pane's intro and the lens, from its lineage); None for any other model."""
+    if not source.strip().startswith(TUNED_PREFIX):
+        return None
+    return Piece(TUNED_LABEL, "bold italic", TUNED)
