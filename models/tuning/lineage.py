@@ -7,6 +7,9 @@ times, and the llama.cpp that trained it. Written as lineage.json in the model's
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict
 
 from models.tuning.settings import TuneSettings
@@ -92,3 +95,11 @@ class Lineage(BaseModel):
 
 def _fmt(value: float | None) -> str:
     return "" if value is None else f"{value:.3f}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(4 * 2**20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -95,6 +95,7 @@ class OptApi:
         self.result_ndata = _fn(base, "ggml_opt_result_ndata", None, p, ctypes.POINTER(ctypes.c_int64))
         self.tensor_data = _fn(base, "ggml_get_data", p, p)
         self.tensor_name = _fn(base, "ggml_get_name", ctypes.c_char_p, p)
+        self.tensor_elements = _fn(base, "ggml_nelements", ctypes.c_int64, p)
         # The address of the callback llama.cpp calls, never called from Python.
         self.constant_optimizer_params = ctypes.cast(base.ggml_opt_get_constant_optimizer_params, ctypes.c_void_p).value
         default = _fn(base, "ggml_opt_get_default_optimizer_params", OptimizerParams, p)
@@ -120,3 +121,14 @@ def load(llama_cpp: ModuleType) -> OptApi:
         if (lib_dir / name).exists():
             return OptApi(llama, ctypes.CDLL(str(lib_dir / name)))
     raise OSError(f"libggml-base is not in {lib_dir}")
+
+
+def ggml_version(llama_cpp: ModuleType) -> tuple[str, str]:
+    """ggml's version and commit, as the library reports them (the llama.cpp that trained)."""
+    try:
+        base = load(llama_cpp).ggml_base
+        version = _fn(base, "ggml_version", ctypes.c_char_p)()
+        commit = _fn(base, "ggml_commit", ctypes.c_char_p)()
+    except (OSError, AttributeError):
+        return "unknown", "unknown"
+    return (version or b"unknown").decode(), (commit or b"unknown").decode()

@@ -13,12 +13,14 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import models.tuning.estimate as estimate
+import models.tuning.lesson as lesson
+import models.tuning.store as store
 from models.errors import DuetError
 from models.files.gguf import read_header
 from models.files.gguf_header import GGUFHeader
 from models.files.sources import is_remote_source, resolve_source
 from models.hub.disk import format_bytes, free_space
-from models.tuning import estimate, lesson, store
 from models.tuning.data import DataFile, Example, read_data
 from models.tuning.estimate import Estimate, ModelCounts
 from models.tuning.lineage import NO_LABEL_MASK
