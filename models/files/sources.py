@@ -1,7 +1,7 @@
 """Turn a model source string (what users type after --base/--chat) into a GGUF file on disk.
 
-Sources: embedded:NAME, a catalog name (PAIR/base, PAIR/chat or a single model's NAME),
-hf:OWNER/REPO/FILE.gguf[@REVISION], or a path to a .gguf file. Hub files are only looked up in
+Sources: embedded:NAME, tuned:NAME (a Duet fine-tune), a catalog name (PAIR/base, PAIR/chat or a
+single model's NAME), hf:OWNER/REPO/FILE.gguf[@REVISION], or a path to a .gguf file. Hub files are only looked up in
 the local hub cache: resolving never touches the network (`duet models pull` downloads).
 """
 
@@ -16,6 +16,7 @@ from models.files.embedded import EMBEDDED, embedded_path
 from models.files.hub_spec import HF_PREFIX, HubFile, parse_hf_spec
 
 EMBEDDED_PREFIX = "embedded:"
+TUNED_PREFIX = "tuned:"  # models/tuning/store.py: DATA_DIR/tuned/NAME
 _REMOTE_PREFIXES = ("http://", "https://")
 
 
@@ -40,6 +41,10 @@ def resolve_source(source: str) -> ResolvedSource:
         name = source[len(EMBEDDED_PREFIX) :]
         path = embedded_path(name)
         return ResolvedSource(source, path, name)
+    if source.startswith(TUNED_PREFIX):  # a Duet fine-tune in the model store
+        from models.tuning.store import tuned_path  # here: the tuning package imports this module
+
+        return ResolvedSource(source, tuned_path(source[len(TUNED_PREFIX) :]), source)
     if source.startswith(HF_PREFIX):
         hub = parse_hf_spec(source)
         return ResolvedSource(source, _cached_or_error(hub, hub.spec), hub.file)
