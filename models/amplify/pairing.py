@@ -20,7 +20,6 @@ from pathlib import PurePath
 
 from models.adapters import adapters_label
 from models.errors import DuetError
-from models.files.sources import is_remote_source
 from models.lens.vocabulary import Vocabulary
 from models.settings import AmplifySpec, ModelSpec
 
@@ -57,6 +56,8 @@ def shares_file(spec: ModelSpec) -> bool:
 
 def check_pair(spec: ModelSpec) -> None:
     """DuetError for a pair that cannot be amplified before anything is loaded."""
+    from models.files.sources import is_remote_source  # sources imports much; a record needs none of it
+
     amplify = _amplify_of(spec)
     for side, source in (("tuned", spec.source), ("base", amplify.base)):
         if is_remote_source(source):
