@@ -6,6 +6,7 @@ asked to load it, and show a model's details without loading it at all.
 
 from __future__ import annotations
 
+import math
 import mmap
 import struct
 from pathlib import Path
@@ -269,14 +270,13 @@ def _tensor_end(reader: _Reader, header: GGUFHeader, tensor_count: int) -> int |
         n_dims = reader._take("<I")
         if n_dims > 4:  # GGML_MAX_DIMS
             raise _Corrupt(f"a tensor has {n_dims} dimensions; llama.cpp allows at most 4")
-        elements = 1
-        for _ in range(n_dims):
-            elements *= reader._take("<Q")
+        dims = tuple(reader._take("<Q") for _ in range(n_dims))
+        elements = math.prod(dims)
         ttype = reader._take("<I")
         offset = reader._take("<Q")
         block = _GGML_BLOCKS.get(ttype)
         nbytes = None if block is None else elements // block[0] * block[1]
-        header.tensors.append(TensorInfo(name, elements, ttype, offset, nbytes))
+        header.tensors.append(TensorInfo(name, elements, ttype, offset, nbytes, dims))
         if nbytes is None:
             known = False
             data_end = max(data_end, offset)

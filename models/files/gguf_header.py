@@ -28,6 +28,7 @@ class TensorInfo:
     ggml_type: int
     offset: int  # from the start of the tensor data
     nbytes: int | None  # None when the type is unknown to Duet
+    dims: tuple[int, ...] = ()  # ne[0], ne[1], ...: llama.cpp's CPU repack needs ne[1] (models/placement/repack.py)
 
 
 @dataclass

@@ -115,15 +115,27 @@ def keep_weights_out_of_amx(module: ModuleType) -> None:
 
 def amx_build(module: ModuleType) -> bool:
     """Whether the CPU backend llama-cpp-python loaded was compiled with AMX kernels."""
+    return cpu_has(module, "amx_int8")
+
+
+def cpu_has(module: ModuleType, feature: str) -> bool:
+    """ggml_cpu_has_<feature>() of the CPU backend llama-cpp-python loaded ("avx2", "avx512",
+    "amx_int8"): what the build was compiled for, which decides its kernels and weight repacking."""
     folder = Path(module.__file__ or "").parent / "lib"
     for name in ("libggml-cpu.so", "libggml-cpu.dylib", "ggml-cpu.dll"):
         if (folder / name).exists():
             try:
                 library = ctypes.CDLL(str(folder / name))
-                return bool(library.ggml_cpu_has_amx_int8())
+                return bool(getattr(library, f"ggml_cpu_has_{feature}")())
             except (OSError, AttributeError):
                 return False
     return False
+
+
+def extra_buffers_on(module: ModuleType) -> bool:
+    """Whether models load with llama.cpp's extra (repacked) weight buffers: off on AMX builds
+    (keep_weights_out_of_amx) unless DUET_LLAMA_EXTRA_BUFFERS=1."""
+    return os.environ.get("DUET_LLAMA_EXTRA_BUFFERS") == "1" or not amx_build(module)
 
 
 def recent_log_error() -> str | None:
