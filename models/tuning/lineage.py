@@ -17,8 +17,8 @@ from models.tuning.settings import TuneSettings
 LINEAGE_FILE = "lineage.json"
 LINEAGE_VERSION = 1
 NO_LABEL_MASK = (
-    "llama.cpp's training API has no label mask, so every token of each example was trained on "
-    "(prompts and template markers too); the held-out loss is computed by Duet on the answer tokens only"
+    "llama.cpp's training API has no label mask, so every token of each example is trained on "
+    "(prompts and template markers too); Duet computes the held-out loss on the answer tokens only"
 )
 
 

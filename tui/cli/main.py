@@ -84,7 +84,7 @@ def _version() -> str:
         return "(not installed)"
 
 
-SUBCOMMAND_MODULES: list[str] = ["tui.cli.history", "tui.cli.run", "tui.cli.models"]
+SUBCOMMAND_MODULES: list[str] = ["tui.cli.history", "tui.cli.run", "tui.cli.models", "tui.cli.tune"]
 
 
 def main(argv: list[str] | None = None) -> int:

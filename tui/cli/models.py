@@ -9,6 +9,7 @@ import time
 from typing import TYPE_CHECKING
 
 from models.errors import DuetError
+from tui.cli import tuned_models
 from tui.safe_text import neutralize
 
 if TYPE_CHECKING:
@@ -41,8 +42,15 @@ def register(subparsers) -> None:
     )
     listing.set_defaults(func=cmd_list)
 
-    info = sub.add_parser("info", help="details of a catalog model or pair", allow_abbrev=False)
-    info.add_argument("name", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf")
+    info = sub.add_parser(
+        "info",
+        aliases=["show"],
+        help="details of a catalog model or pair, or a tuned model's lineage",
+        allow_abbrev=False,
+    )
+    info.add_argument(
+        "name", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME, hf:OWNER/REPO/FILE.gguf or tuned:NAME"
+    )
     info.add_argument("--json", action="store_true", help="print JSON instead of text")
     info.add_argument(
         "--n-ctx", type=int, default=None, metavar="N", help="context size for the RAM estimate (default 2048)"
@@ -58,9 +66,17 @@ def register(subparsers) -> None:
     # The only command that may use the network: main() leaves HF_HUB_OFFLINE alone for it.
     pull.set_defaults(func=cmd_pull, needs_network=True)
 
-    rm = sub.add_parser("rm", help="delete a downloaded model (or both of a pair) from the cache", allow_abbrev=False)
+    rm = sub.add_parser(
+        "rm",
+        aliases=["remove"],
+        help="delete a downloaded model (or both of a pair), or a tuned model",
+        allow_abbrev=False,
+    )
     rm.add_argument(
-        "names", nargs="+", metavar="NAME", help="PAIR, PAIR/base, PAIR/chat, NAME or hf:OWNER/REPO/FILE.gguf[@REV]"
+        "names",
+        nargs="+",
+        metavar="NAME",
+        help="PAIR, PAIR/base, PAIR/chat, NAME, hf:OWNER/REPO/FILE.gguf[@REV] or tuned:NAME",
     )
     rm.set_defaults(func=cmd_rm)
 
@@ -98,6 +114,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print_list_json(catalog, entries, n_ctx)
     else:
         _print_list_table(catalog, entries)
+        tuned_models.print_list()
     return 0
 
 
@@ -121,6 +138,7 @@ def _print_list_json(catalog: Catalog, entries: list[CatalogEntry], n_ctx: int |
                     for name, p in catalog.pairs.items()
                 },
                 "models": [e.as_dict() for e in entries],
+                "tuned": tuned_models.tuned_dicts(),  # duet tune's models (tuned:NAME), with lineage
             },
             ensure_ascii=True,
             indent=2,
@@ -181,6 +199,8 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     n_ctx = _check_n_ctx(args)
     name = args.name.strip()
+    if name.startswith(tuned_models.TUNED_PREFIX):
+        return tuned_models.print_info(name, args.json)
     try:
         catalog = load_catalog()
         if name.startswith(HF_PREFIX):
@@ -444,6 +464,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
     failures = 0
     for name in args.names:
         try:
+            if name.strip().startswith(tuned_models.TUNED_PREFIX):
+                print(tuned_models.remove(name.strip()))
+                continue
             removed = hub.remove(name.strip())
         except DuetError as err:
             failures += _fail(err)
