@@ -13,6 +13,7 @@ from models.placement.records import gigabytes
 from models.session import CLOSE_TIMEOUT_S, close_sessions
 from models.settings import SamplingSettings
 from tui.cli.options import pane_configs, prepare_embedded_models, wait_for_load
+from tui.cli.tuned_models import describe_lineage, tuned_lineage_record
 from tui.safe_text import neutralize
 
 
@@ -35,6 +36,7 @@ def info(args: argparse.Namespace) -> int:
                 "adapters": adapter_records(s.spec.adapters),
                 "error": e,
                 "info": s.info.model_dump(exclude={"chat_template"}) if s.info else None,
+                "tuned": tuned_lineage_record(s.spec.source),  # tuned:NAME: its lineage (models/tuning)
             }
             for s, e in results
         ]
@@ -45,7 +47,9 @@ def info(args: argparse.Namespace) -> int:
             if error or session.info is None:
                 print(f"  error: {neutralize(error or 'the model did not load')}")
                 continue
-            for key, value in describe(session.info) + describe_adapters(session):
+            for key, value in (
+                describe(session.info) + describe_adapters(session) + describe_lineage(session.spec.source)
+            ):
                 print(f"  {key:<16} {neutralize(str(value))}")
     failed = [(s, e) for s, e in results if e]
     for session, error in failed:

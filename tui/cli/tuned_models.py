@@ -68,3 +68,41 @@ def remove(spec: str) -> str:
     """Remove tuned:NAME; the line to print. DuetError when there is none."""
     freed = remove_tuned(spec.removeprefix(TUNED_PREFIX))
     return neutralize(f"{spec}: removed, {freed / 1e6:.1f} MB freed")
+
+
+def lineage_of(source: str) -> Lineage | None:
+    """The lineage of a tuned:NAME pane's model; None for any other source (or a damaged record)."""
+    if not source.strip().startswith(TUNED_PREFIX):
+        return None
+    try:
+        return load_lineage(source.strip().removeprefix(TUNED_PREFIX))
+    except DuetError:
+        return None
+
+
+def describe_lineage(source: str) -> list[tuple[str, str]]:
+    """duet info's rows for a tuned model: what it is a fine-tune of, on what, and how it went."""
+    lineage = lineage_of(source)
+    if lineage is None:
+        return []
+    last = lineage.epochs[-1] if lineage.epochs else None
+    held = (
+        f"{lineage.held_out_loss_before:.3f} -> {last.held_out_loss:.3f}"
+        if last and last.held_out_loss is not None and lineage.held_out_loss_before is not None
+        else "-"
+    )
+    s = lineage.settings
+    return [
+        ("fine-tune of", f"{lineage.source.source} (sha256 {lineage.source.sha256[:16]}...)"),
+        (
+            "trained on",
+            f"{lineage.data.file}: {lineage.data.train_examples} examples, {lineage.data.held_out_examples} held out",
+        ),
+        ("tuning", f"{s.epochs} epochs, lr {s.learning_rate:g}, context {s.context}, blocks {s.blocks}, seed {s.seed}"),
+        ("held-out loss", f"{held} (answer tokens; duet models info tuned:{lineage.name} for every epoch)"),
+    ]
+
+
+def tuned_lineage_record(source: str) -> dict | None:
+    lineage = lineage_of(source)
+    return lineage.model_dump(mode="json") if lineage is not None else None
