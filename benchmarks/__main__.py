@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -50,10 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from benchmarks.aligned_ttft import timed_figure
     from benchmarks.figures import run_all
+    from benchmarks.quit_latency import quit_latency
 
     info = machine()
     results = run_all(args.quick)
     results.append(timed_figure(args.quick))  # 11. aligned mode's cached prefix
+    results.append(quit_latency(2 if args.quick else 5, tempfile.mkdtemp(prefix="duet-bench-")))  # 12. ctrl+q
     print(
         f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
         f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}"
