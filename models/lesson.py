@@ -15,6 +15,11 @@ from models.settings import ModelSpec
 LESSON_ROLE = "aligned"  # the middle pane's role: its name in headers, history and reports
 LESSON_MODE = "aligned"
 LESSON_MODES = {"base": "raw", LESSON_ROLE: LESSON_MODE, "chat": "chat"}
+# What the three panes show, said where they show it (the lesson layout's line above the panes)
+LESSON_TAKEAWAY = (
+    "Lesson: a prompt alone gives the base model an assistant's style (aligned pane); "
+    "the substance, what it knows and how well it reasons, comes from training (chat pane)"
+)
 
 
 def lesson_config(base: ModelSpec) -> PaneConfig:
