@@ -30,8 +30,9 @@ from models.adapters import parse_adapter
 from models.errors import DuetError, first_field_error
 from models.prompts import MODE_NAMES
 from models.settings import AdapterSpec, SamplingSettings
-from models.toml import tomllib
+from models.toml import KB, read_toml, size_text
 
+MAX_FILE_BYTES = 1024 * KB  # prompts for a batch run, not a corpus: a 50 MB file took 19 s to read
 SAMPLING_OVERRIDES = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
 
 
@@ -136,16 +137,10 @@ def load_presets(path: str | Path) -> list[Preset]:
     """User presets from a TOML file; DuetError naming the line or the preset and field when it is broken."""
     path = Path(path)
     try:
-        source = path.read_text(encoding="utf-8")
+        read = read_toml(path, f"presets file {path}", MAX_FILE_BYTES)
     except FileNotFoundError:
         raise DuetError(f"presets file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else "not UTF-8 text"
-        raise DuetError(f"cannot read presets file {path} ({reason})") from None
-    try:
-        data = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as err:
-        raise DuetError(f"presets file {path} is not valid TOML: {err}") from None
+    source, data = read.source, read.data
     unknown = sorted(set(data) - {"preset"})
     if unknown:
         raise DuetError(
@@ -206,7 +201,11 @@ def load_prompt_list(path: str | Path) -> list[Preset]:
     Each becomes a preset named after its line number."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise DuetError(f"prompts file {path} is over {size_text(MAX_FILE_BYTES)}; split it into smaller runs")
+        lines = raw.decode("utf-8").splitlines()
     except FileNotFoundError:
         raise DuetError(f"prompts file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as err:

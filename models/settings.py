@@ -15,6 +15,16 @@ DEFAULT_MAX_TOKENS = 256
 DEFAULT_SEED = 42
 
 
+def machine_threads() -> int:
+    """The CPU threads this machine has: the most a --threads option may ask for."""
+    return os.cpu_count() or 1
+
+
+MAX_N_CTX = 1 << 20  # a million tokens; the load caps it at the model's own context anyway
+MAX_GPU_LAYERS = 10_000  # more than any model has; llama.cpp takes a 32-bit count
+MAX_TOKENS = 1 << 20  # an answer is bounded by the context, far below this
+
+
 def default_threads_per_model() -> int:
     """Threads a model is loaded with; while it generates, models/threads.py sets its share."""
     return max(1, (os.cpu_count() or 2) // 2)
@@ -39,7 +49,9 @@ class AdapterSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = Field(min_length=1, description="a path to a LoRA adapter .gguf or hf:OWNER/REPO/FILE.gguf")
-    scale: float = Field(1.0, ge=0.0, le=ADAPTER_SCALE_MAX, description="0 gives exactly the base model's answers")
+    scale: float = Field(
+        1.0, ge=0.0, le=ADAPTER_SCALE_MAX, allow_inf_nan=False, description="0 gives exactly the base model's answers"
+    )
 
     _source = field_validator("source")(_checked_source)
 
@@ -64,9 +76,12 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = Field(description="embedded:NAME or a path to a .gguf file")
-    n_ctx: int = Field(DEFAULT_N_CTX, ge=64, description="context size; capped at the model's own")
+    n_ctx: int = Field(DEFAULT_N_CTX, ge=64, le=MAX_N_CTX, description="context size; capped at the model's own")
     n_gpu_layers: int | None = Field(
-        None, ge=-1, description="the user's layer count (-1: all); None: planned so every pane fits (models/placement)"
+        None,
+        ge=-1,
+        le=MAX_GPU_LAYERS,
+        description="the user's layer count (-1: all); None: planned so every pane fits (models/placement)",
     )
     gpu_memory: int | None = Field(
         None, gt=0, description="bytes of GPU memory all panes may use (--gpu-memory); None: what the GPU has free"
@@ -83,17 +98,31 @@ class ModelSpec(BaseModel):
 
     _source = field_validator("source")(_checked_source)
 
+    @field_validator("n_threads")
+    @classmethod
+    def _threads_the_machine_has(cls, value: int | None) -> int | None:
+        # 100000 threads crashed llama.cpp natively (SIGSEGV, std::bad_alloc) and 5000 never answered.
+        most = machine_threads()
+        if value is not None and value > most:
+            raise ValueError(
+                f"{value} is more than the {most} CPU threads this machine has; llama.cpp gets no faster past "
+                f"one thread per core (and crashes with tens of thousands): use 1 to {most}"
+            )
+        return value
+
 
 class SamplingSettings(BaseModel):
     """Every knob llama-cpp-python defaults differently for completion and chat, set explicitly."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    temperature: float = Field(0.0, ge=0.0, le=5.0)
-    top_p: float = Field(0.95, gt=0.0, le=1.0)
-    top_k: int = Field(40, ge=0)
-    min_p: float = Field(0.05, ge=0.0, le=1.0)
-    repeat_penalty: float = Field(1.0, gt=0.0)
-    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1)
+    # allow_inf_nan=False: nan compares false with every bound, and pydantic then named the wrong
+    # one ("--temperature nan: less than or equal to 5"); nan and inf are refused as not finite.
+    temperature: float = Field(0.0, ge=0.0, le=5.0, allow_inf_nan=False)
+    top_p: float = Field(0.95, gt=0.0, le=1.0, allow_inf_nan=False)
+    top_k: int = Field(40, ge=0, le=1_000_000)  # a vocabulary is at most a few hundred thousand tokens
+    min_p: float = Field(0.05, ge=0.0, le=1.0, allow_inf_nan=False)
+    repeat_penalty: float = Field(1.0, gt=0.0, le=10.0, allow_inf_nan=False)
+    max_tokens: int = Field(DEFAULT_MAX_TOKENS, ge=1, le=MAX_TOKENS)
     seed: int = Field(DEFAULT_SEED, ge=0, lt=2**32)
     stop: tuple[str, ...] = ()

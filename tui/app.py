@@ -22,14 +22,15 @@ from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from tui.adapter_actions import AdapterActions
 from tui.amplify_actions import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
-from tui.config import DuetConfig, load_config, presets_path, use_aligned_prompt
+from tui.config import DuetConfig, binding_ids, checked_keymap, load_config, presets_path, use_aligned_prompt
 from tui.lens_actions import LensActions
-from tui.lesson_actions import LessonActions
+from tui.lesson_actions import LESSON_HELP, LESSON_TITLE, LessonActions
 from tui.main_screen import MainScreen
 from tui.pane_actions import PANE_READING_ACTIONS, PaneActions
 from tui.preset_actions import PRESET_KEYS, PresetActions, preset_help
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
 from tui.safe_app import SafeTextApp
+from tui.saving import save_turn
 from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.inspector import InspectorScreen, inspect_pane
@@ -41,7 +42,7 @@ from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
 
-PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_", "lesson_")  # lesson_: lesson_command()
+PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_")
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
@@ -85,7 +86,6 @@ class DuetApp(
         Binding("ctrl+end", "jump(True)", "End", show=False, id="scroll_end", priority=True),
         Binding("alt+up", "select_answer(-1)", "Select answer", show=False, id="select_previous", priority=True),
         Binding("alt+down", "select_answer(1)", "Next answer", show=False, id="select_next", priority=True),
-        Binding("f12", "toggle_lesson", "Lesson layout / two panes", show=False, id="lesson_layout"),
         # Presets on alt+digit: nothing typed into the prompt box is ever taken as a command.
         *(
             Binding(f"alt+{n}", f"preset({n})", f"Preset {n}", show=False, id=f"preset_{n}", priority=True)
@@ -121,6 +121,8 @@ class DuetApp(
             self.config = config or load_config()
         except DuetError as err:
             self.config, self._config_error = DuetConfig(), str(err)
+        self.config.keymap, keymap_error = checked_keymap(self.config.keymap, binding_ids())
+        self._config_error = self._config_error or keymap_error
         if self.config.keymap:
             self.set_keymap(self.config.keymap)
         self.lens_after_every_turn = self.config.lens_after_every_turn
@@ -162,15 +164,17 @@ class DuetApp(
             if role in self._to_load:
                 session.load()
             self._when_loaded(self.pane(role))
-        self._open_history()
+        self.run_worker(self._open_history())
 
-    def _open_history(self) -> None:
+    async def _open_history(self) -> None:
         if self.history is None:
-            try:
-                self.history = HistoryStore()
+            try:  # opening checks and migrates the file: SQLite work, off the UI's loop
+                self.history = await asyncio.to_thread(HistoryStore)
             except DuetError as err:
                 self.notify(f"{err} (conversations will not be saved)", severity="error", timeout=10)
                 return
+        if self.history.read_only:  # listed and reopened from, never written: said once, here
+            self.notify(self.history.read_only_note, severity="warning", timeout=10)
         if self.history.set_aside:
             self.notify(
                 f"the history database was damaged and set aside as {self.history.set_aside}",
@@ -267,22 +271,19 @@ class DuetApp(
         """Save the turn once every pane has finished (stopped and failed answers included)."""
         turns = [await asyncio.wrap_future(f) for f in futures]
         self.run_worker(self.lens_after_turn())
-        if self.history is None:
+        if self.history is None or self.history.read_only:
             return
-        sessions = [self.sessions[p.role] for p in self.panes]
-        try:
-            if self.conversation_id is None or not self.history.exists(self.conversation_id):
-                self.conversation_id = self.history.start_session_conversation(sessions, kind="app")
-            self.history.add_session_turn(
-                self.conversation_id,
-                prompt,
-                sessions,
-                turns,
-                label=preset.name if preset else None,
-                replace_last=replace_last,
-            )
+        sessions, wanted = [self.sessions[p.role] for p in self.panes], self.conversation_id
+        try:  # in a thread: a locked database must not freeze the screen (tui/saving.py)
+            saved = await save_turn(
+                self.history, wanted, prompt, sessions, turns,
+                label=preset.name if preset else None, replace_last=replace_last,
+            )  # fmt: skip
         except DuetError as err:
             self.notify(f"could not save this turn: {err}", severity="error")
+            return
+        if self.conversation_id == wanted:  # ctrl+l or a reopen while it saved chose another conversation
+            self.conversation_id = saved
 
     # -- actions ------------------------------------------------------------------------------
     def action_stop_all(self) -> None:
@@ -377,7 +378,7 @@ class DuetApp(
             self.notify("History is not available (see the earlier error).", severity="warning")
             return
         try:
-            restored = self.history.restore_turns(conversation_id)
+            restored = await asyncio.to_thread(self.history.restore_turns, conversation_id)
         except DuetError as err:
             self.notify(str(err), severity="error")
             return
@@ -468,7 +469,7 @@ class DuetApp(
             yield SystemCommand(
                 binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
             )
-        yield self.lesson_command()  # "Lesson layout", or "Two panes" while it is open
+        yield SystemCommand(LESSON_TITLE, LESSON_HELP, self.action_lesson_layout)
         yield SystemCommand(AMPLIFY_TITLE, AMPLIFY_HELP, self.action_amplified_pane)
         state = "on" if self.lens_after_every_turn else "off"
         yield SystemCommand(

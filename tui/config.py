@@ -9,7 +9,9 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from models.errors import DuetError, first_field_error
-from models.toml import tomllib
+from models.toml import KB, read_toml
+
+MAX_CONFIG_BYTES = 64 * KB  # a theme and a keymap; a 50 MB file once took 35 s and 1.2 GB to refuse
 
 
 def config_dir() -> Path:
@@ -37,17 +39,15 @@ class DuetConfig(BaseModel):
 
 def load_config(path: Path | None = None) -> DuetConfig:
     path = path or config_dir() / "config.toml"
-    if not path.exists():
+    try:
+        data = read_toml(path, f"config file {path}", MAX_CONFIG_BYTES).data
+    except FileNotFoundError:
         return DuetConfig()
     try:
-        return DuetConfig(**tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as err:
-        raise DuetError(f"{path}: {err}; fix the TOML syntax") from None
+        return DuetConfig(**data)
     except ValidationError as err:
         field, message = first_field_error(err)
         raise DuetError(f"{path}: field '{field}': {message}") from None
-    except OSError as err:
-        raise DuetError(f"{path}: cannot read it ({err.strerror})") from None
 
 
 def presets_path() -> Path:
@@ -75,3 +75,66 @@ def use_aligned_prompt() -> str | None:
         use_prompt_file(None)
         return f"{err} (aligned mode uses the built-in prompt)"
     return None
+
+
+_MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
+
+
+def _key_names() -> frozenset[str]:
+    """Every key name Textual binds: its named keys (without modifiers) and a name for each
+    printable ASCII character (``question_mark``, ``left_square_bracket``, ...)."""
+    from textual import keys
+
+    names = {key.value.rpartition("+")[2] for key in keys.Keys}
+    names |= set(keys.KEY_ALIASES) | {alias for aliases in keys.KEY_ALIASES.values() for alias in aliases}
+    names |= set(keys.ASCII_KEY_NAMES.values()) | set(keys.KEY_NAME_REPLACEMENTS.values())
+    names |= {keys._character_to_key(chr(code)) for code in range(33, 127)}
+    return frozenset(name for name in names if not name.startswith("<"))
+
+
+def key_problem(keys_text: str) -> str | None:
+    """Why ``keys_text`` ("f2,ctrl+o") is not a list of keys Textual can bind, or None."""
+    names = _key_names()
+    for key in keys_text.split(","):
+        *modifiers, name = key.strip().split("+")
+        if not name or any(m not in _MODIFIERS for m in modifiers):
+            return f"'{key.strip()}' is not a key"
+        if name not in names and not (len(name) == 1 and name.isprintable() and not name.isspace()):
+            return f"'{key.strip()}' is not a key"
+    return None
+
+
+def checked_keymap(keymap: dict[str, str], binding_ids: set[str]) -> tuple[dict[str, str], str | None]:
+    """The keymap entries that name a binding and valid keys, and one line about the others
+    (each keeps its default keys), or None when every entry is good."""
+    good: dict[str, str] = {}
+    problems: list[str] = []
+    for binding, keys_text in keymap.items():
+        if binding not in binding_ids:
+            problems.append(f"'{binding}' is not a binding (F1 lists them)")
+        elif problem := key_problem(keys_text):
+            problems.append(f"{binding} = '{keys_text}': {problem}")
+        else:
+            good[binding] = ",".join(key.strip() for key in keys_text.split(","))
+    if not problems:
+        return good, None
+    return good, (
+        f"config.toml [keymap]: {'; '.join(problems)}; write keys like f2 or ctrl+o, comma-separated "
+        "(the default keys stay for these)"
+    )
+
+
+def binding_ids() -> set[str]:
+    """The id of every Binding any loaded widget, screen or app class declares (Duet's and Textual's)."""
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    ids: set[str] = set()
+    stack: list[type] = [DOMNode]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        for binding in vars(cls).get("BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id:
+                ids.add(binding.id)
+    return ids

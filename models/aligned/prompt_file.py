@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.errors import DuetError
-from models.toml import tomllib
+from models.toml import parse_toml
 
 BUILTIN_NAME = "built-in"
 MAX_FILE_BYTES = 64 * 1024  # a prompt prefix, not a corpus: read at most this much
@@ -153,7 +153,7 @@ def load_prompt_file(path: str | Path) -> AlignedPromptFile:
         raise DuetError(f"aligned prompt file {path} does not exist") from None
     except OSError as err:
         raise DuetError(f"cannot read the aligned prompt file {path} ({err.strerror})") from None
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > MAX_FILE_BYTES:  # parse_toml says the same; this one says what to do about a prompt
         raise DuetError(f"aligned prompt file {path} is over {MAX_FILE_BYTES // 1024} KB; keep the prompt short")
     return parse_prompt_file(data, str(path))
 
@@ -161,14 +161,8 @@ def load_prompt_file(path: str | Path) -> AlignedPromptFile:
 def parse_prompt_file(data: bytes, name: str) -> AlignedPromptFile:
     """``data`` (a prompt file's bytes, called ``name`` in errors) validated."""
     where = f"aligned prompt file {name}"
-    try:
-        source = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DuetError(f"{where} is not UTF-8 text") from None
-    try:
-        table = tomllib.loads(source)
-    except tomllib.TOMLDecodeError as err:
-        raise DuetError(f"{where} is not valid TOML: {err}") from None
+    read = parse_toml(data, where, MAX_FILE_BYTES)
+    source, table = read.source, read.data
     try:
         prompt = AlignedPrompt(**table)
     except ValidationError as err:

@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from models.errors import DuetError
-from models.files.gguf import read_header
+from models.files.gguf import ADAPTER_FILE, read_header
 from models.files.hub_spec import HF_PREFIX, parse_hf_spec
 
 ALORA_KEY = "adapter.alora.invocation_tokens"
@@ -67,7 +67,7 @@ def adapter_path(source: str) -> Path:
 def read_adapter(source: str) -> AdapterFile:
     """The adapter's header, checked; DuetError naming the file and the fix when it is unusable."""
     path = adapter_path(source)
-    header = read_header(path)
+    header = read_header(path, ADAPTER_FILE)  # its errors say "adapter file", not "model file"
     kind = _text(header.get("general.type"))
     if kind != "adapter":
         what = f"general.type is '{kind}'" if kind else "it has no general.type"

@@ -36,7 +36,9 @@ from models.errors import DuetError, first_field_error
 from models.files.hub_spec import HF_PREFIX, HubFile, file_problem, parse_hf_spec, repo_problem, revision_problem
 from models.prompts import MODE_NAMES
 from models.settings import DEFAULT_N_CTX
-from models.toml import tomllib
+from models.toml import KB, read_toml
+
+MAX_CATALOG_BYTES = 1024 * KB  # the shipped catalog is 8 KB
 
 ROLES = ("base", "chat")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -248,11 +250,9 @@ class Catalog(BaseModel):
 def load_catalog_file(path: Path) -> Catalog:
     """Read and validate a catalog TOML file; DuetError naming the first problem."""
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise DuetError(f"cannot read the model catalog {path}: {err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise DuetError(f"the model catalog {path} is not valid TOML: {err}") from None
+        data = read_toml(path, f"the model catalog {path}", MAX_CATALOG_BYTES).data
+    except FileNotFoundError:
+        raise DuetError(f"the model catalog {path} does not exist") from None
     try:
         return Catalog.model_validate(data)
     except ValidationError as err:

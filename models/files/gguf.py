@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import mmap
+import stat
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from models.errors import DuetError
 from models.files.gguf_checks import check_header
@@ -213,28 +214,47 @@ class _Corrupt(Exception):
     pass
 
 
-def read_header(path: Path) -> GGUFHeader:
+class FileKind(NamedTuple):
+    """What a GGUF file is meant to be, for the words of its errors: a model, or a LoRA adapter."""
+
+    noun: str  # "model file"
+    a_noun: str  # "a model file"
+    redo: str  # what to do about a damaged one
+
+
+MODEL_FILE = FileKind("model file", "a model file", "download it again")
+ADAPTER_FILE = FileKind(
+    "adapter file", "an adapter file", "convert it again (convert_lora_to_gguf.py) or download it again"
+)
+
+
+def read_header(path: Path, kind: FileKind = MODEL_FILE) -> GGUFHeader:
     """Parse a GGUF file's header, raising DuetError with a one-line reason when it is unusable."""
     path = Path(path)
+    noun = kind.noun
     if not path.exists():
-        raise DuetError(f"model file {path} does not exist; check the path or pick an embedded: model")
+        raise DuetError(f"{noun} {path} does not exist; check the path or pick an embedded: model")
     if path.is_dir():
-        raise DuetError(f"{path} is a directory, not a model file; point at the .gguf file inside it")
+        raise DuetError(f"{path} is a directory, not {kind.a_noun}; point at the .gguf file inside it")
+    mode = path.stat().st_mode
+    if not stat.S_ISREG(mode):  # a FIFO would block the open, /dev/urandom never ends: neither is a file
+        what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise DuetError(f"{path} is {what}, not {kind.a_noun}; point at a .gguf file")
     size = path.stat().st_size
     if size == 0:
-        raise DuetError(f"model file {path} is empty (0 bytes); download it again")
+        raise DuetError(f"{noun} {path} is empty (0 bytes); {kind.redo}")
     try:
         with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            header = _parse(buf, path, size)
+            header = _parse(buf, path, size, kind)
     except PermissionError:
-        raise DuetError(f"model file {path} is not readable; check its permissions") from None
-    check_header(header)
+        raise DuetError(f"{noun} {path} is not readable; check its permissions") from None
+    check_header(header, kind.noun, kind.redo)
     return header
 
 
-def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFHeader:
+def _parse(buf: mmap.mmap, path: Path, size: int, kind: FileKind = MODEL_FILE) -> GGUFHeader:
     if buf[:4] != GGUF_MAGIC:
-        raise DuetError(f"{path} is not a GGUF model file (wrong magic bytes); use a .gguf file")
+        raise DuetError(f"{path} is not a GGUF {kind.noun} (wrong magic bytes); use a .gguf file")
     reader = _Reader(buf, path)
     reader.pos = 4
     try:
@@ -253,11 +273,11 @@ def _parse(buf: mmap.mmap, path: Path, size: int) -> GGUFHeader:
                 raise _Corrupt(f"its metadata is over {MAX_METADATA_BYTES >> 20} MiB (real models have under 40 MiB)")
         header.data_end = _tensor_end(reader, header, tensor_count)
     except _Truncated:
-        raise DuetError(f"model file {path} is truncated inside its header; download it again") from None
+        raise DuetError(f"{kind.noun} {path} is truncated inside its header; {kind.redo}") from None
     except _Corrupt as err:
-        raise DuetError(f"model file {path} is corrupt: {err}; download it again or use another file") from None
+        raise DuetError(f"{kind.noun} {path} is corrupt: {err}; {kind.redo} or use another file") from None
     if header.data_end is not None and header.data_end > size:
-        raise DuetError(f"model file {path} is truncated ({size:,} of {header.data_end:,} bytes); download it again")
+        raise DuetError(f"{kind.noun} {path} is truncated ({size:,} of {header.data_end:,} bytes); {kind.redo}")
     return header
 
 

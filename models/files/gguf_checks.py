@@ -18,11 +18,12 @@ _TYPE_NAMES = {_FLOAT32: "numbers (float32)", _INT32: "integers (int32)", _STRIN
 MAX_CONTEXT_LENGTH = 2**31 - 1  # llama.cpp keeps context sizes in 32-bit integers
 
 
-def check_header(header: GGUFHeader) -> None:
-    """DuetError (one line) when the header holds something llama.cpp cannot safely read."""
+def check_header(header: GGUFHeader, noun: str = "model file", redo: str = "download it again") -> None:
+    """DuetError (one line) when the header holds something llama.cpp cannot safely read; ``noun``
+    and ``redo`` word it for what the file is meant to be (gguf.py's FileKind)."""
     problem = _vocabulary_problem(header) or _context_problem(header)
     if problem:
-        raise DuetError(f"model file {header.path} is corrupt: {problem}; download it again or use another file")
+        raise DuetError(f"{noun} {header.path} is corrupt: {problem}; {redo} or use another file")
 
 
 def _vocabulary_problem(header: GGUFHeader) -> str | None:

@@ -15,9 +15,41 @@ from pathlib import Path
 
 from models.errors import DuetError
 from models.store.private_files import make_private
-from models.store.schema import migrate
+from models.store.schema import SCHEMA_VERSION, migrate
 
 _SQLITE_CORRUPT, _SQLITE_NOTADB = 11, 26
+
+
+def is_read_only(path: Path) -> bool:
+    """An existing database this user may read but not write (its file or its folder)."""
+    return (
+        path.is_file()
+        and os.access(path, os.R_OK)
+        and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK))
+    )
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an existing database that cannot be written, for listing and
+    showing it (nothing is migrated, moved aside or created). DuetError when it cannot be read."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=10)
+    except sqlite3.DatabaseError as err:
+        raise DuetError(f"cannot open the read-only history database {path} ({err})") from None
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise DuetError(
+                f"the history database {path} is read-only and has schema {version}, not {SCHEMA_VERSION}: "
+                "Duet cannot upgrade it; make it writable (chmod u+w) once, or set DUET_DATA_DIR elsewhere"
+            )
+    except sqlite3.DatabaseError as err:
+        conn.close()
+        raise DuetError(f"cannot read the read-only history database {path} ({err})") from None
+    except DuetError:
+        conn.close()
+        raise
+    return conn
 
 
 def open_database(path: Path) -> tuple[sqlite3.Connection, Path | None]:

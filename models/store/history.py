@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from models.errors import DuetError
 from models.prompts import Exchange
 from models.store import resume
-from models.store.database import database_files, open_database
+from models.store.database import database_files, is_read_only, open_database, open_read_only
 from models.store.paths import data_dir  # noqa: F401  (re-exported: callers import it from here)
 from models.store.private_files import make_private
 from models.store.records import pane_meta, pane_record
@@ -50,9 +50,22 @@ class HistoryStore:
     def __init__(self, path: str | os.PathLike[str] | None = None):
         self.path = Path(path) if path is not None else default_db_path()
         self._lock = threading.RLock()
-        connection, set_aside = open_database(self.path)
+        # An existing database this user cannot write is still listed and shown, never changed.
+        self.read_only = is_read_only(self.path)
+        if self.read_only:
+            connection, set_aside = open_read_only(self.path), None
+        else:
+            connection, set_aside = open_database(self.path)
         self.set_aside: Path | None = set_aside  # where a corrupt database was moved, if one was
         self._connection: sqlite3.Connection | None = connection  # None once closed
+
+    @property
+    def read_only_note(self) -> str:
+        """The one line that says why nothing is saved (for a read-only store)."""
+        return (
+            f"the history database {self.path} is read-only for you: history can be listed and shown, "
+            "but nothing new is saved; make it writable (chmod u+w) or set DUET_DATA_DIR elsewhere"
+        )
 
     # -- the connection ----------------------------------------------------------------------
     @property
@@ -64,6 +77,8 @@ class HistoryStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            raise DuetError(self.read_only_note)
         with self._lock:
             conn = self._conn
             try:
@@ -123,13 +138,8 @@ class HistoryStore:
         ``records.pane_meta(session)`` gives). ``kind`` says what made it: "app", "ask" or "run".
         ``title`` defaults to the first line of the first prompt.
         """
-        now = started_at if started_at is not None else time.time()
         with self._transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO conversations (started_at, updated_at, title, panes, kind, meta) VALUES (?, ?, ?, ?, ?, ?)",
-                (now, now, title, pane_list(panes), kind, json.dumps(meta or {})),
-            )
-            return _inserted_id(cursor)
+            return _insert_conversation(conn, panes, kind, title, meta, started_at)
 
     def add_turn(
         self,
@@ -153,23 +163,38 @@ class HistoryStore:
         sampling, notices, started_at, finished_at). A stopped answer is saved with whatever
         text it had and its stop_reason "cancelled".
         """
-        now = created_at if created_at is not None else time.time()
         with self._transaction() as conn:
-            title = _stored_title(conn, conversation_id)
-            seq = _make_room_for_turn(conn, conversation_id, prompt, replace_last)
-            turn_id = _inserted_id(
-                conn.execute(
-                    "INSERT INTO turns (conversation_id, seq, prompt, created_at, label) VALUES (?, ?, ?, ?, ?)",
-                    (conversation_id, seq, prompt, now, label),
+            return _insert_turn(conn, conversation_id, prompt, panes, label, created_at, replace_last)
+
+    def save_turn(
+        self,
+        conversation_id: int | None,
+        prompt: str,
+        panes: list[dict],
+        *,
+        new_conversation: dict | None = None,
+        label: str | None = None,
+        replace_last: bool = False,
+    ) -> tuple[int, int]:
+        """One turn saved in ONE transaction, with the conversation it starts when
+        ``conversation_id`` is None or no longer exists: (conversation id, turn number).
+
+        ``new_conversation``: start_conversation's arguments (panes, kind, title, meta). Starting
+        the conversation and adding its first turn in two transactions left, after a kill
+        between them, an untitled conversation with no turn and the exchange lost."""
+        with self._transaction() as conn:
+            exists = (
+                conversation_id is not None
+                and conn.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+            )
+            if not exists:
+                start = dict(new_conversation or {"panes": panes})
+                conversation_id = _insert_conversation(
+                    conn, start["panes"], start.get("kind", "app"), start.get("title"), start.get("meta"), None
                 )
-            )
-            for position, pane in enumerate(panes):
-                conn.execute(INSERT_PANE, pane_row(turn_id, position, pane))
-            conn.execute(
-                "UPDATE conversations SET updated_at = ?, title = ?, panes = ? WHERE id = ?",
-                (max(now, time.time()), title or title_from(prompt), pane_list(panes), conversation_id),
-            )
-            return seq
+            assert conversation_id is not None
+            seq = _insert_turn(conn, conversation_id, prompt, panes, label, None, replace_last)
+            return conversation_id, seq
 
     def start_session_conversation(
         self, sessions, *, kind: str = "app", title: str | None = None, meta: dict | None = None
@@ -191,6 +216,25 @@ class HistoryStore:
         model failed to load)."""
         panes = [pane_record(s, t, extended=True) for s, t in zip(sessions, turns)]
         return self.add_turn(conversation_id, prompt, panes, label=label, replace_last=replace_last)
+
+    def save_session_turn(
+        self,
+        conversation_id: int | None,
+        prompt: str,
+        sessions,
+        turns,
+        *,
+        kind: str = "app",
+        label: str | None = None,
+        replace_last: bool = False,
+    ) -> tuple[int, int]:
+        """save_turn for one prompt's finished Turns, one per PaneSession, starting a ``kind``
+        conversation when there is none: (conversation id, turn number)."""
+        panes = [pane_record(s, t, extended=True) for s, t in zip(sessions, turns)]
+        start = {"panes": [pane_meta(s) for s in sessions], "kind": kind}
+        return self.save_turn(
+            conversation_id, prompt, panes, new_conversation=start, label=label, replace_last=replace_last
+        )
 
     def delete(self, conversation_id: int) -> None:
         """Remove a conversation and all its turns; DuetError if there is no such conversation."""
@@ -251,6 +295,45 @@ def _inserted_id(cursor: sqlite3.Cursor) -> int:
     row_id = cursor.lastrowid
     assert row_id is not None  # every INSERT into a rowid table sets it
     return row_id
+
+
+def _insert_conversation(
+    conn: sqlite3.Connection, panes: list[dict], kind: str, title: str | None, meta: dict | None, at: float | None
+) -> int:
+    now = at if at is not None else time.time()
+    cursor = conn.execute(
+        "INSERT INTO conversations (started_at, updated_at, title, panes, kind, meta) VALUES (?, ?, ?, ?, ?, ?)",
+        (now, now, title, pane_list(panes), kind, json.dumps(meta or {})),
+    )
+    return _inserted_id(cursor)
+
+
+def _insert_turn(
+    conn: sqlite3.Connection,
+    conversation_id: int,
+    prompt: str,
+    panes: list[dict],
+    label: str | None,
+    at: float | None,
+    replace_last: bool,
+) -> int:
+    """A turn and its panes, in the caller's transaction; its number in the conversation."""
+    now = at if at is not None else time.time()
+    title = _stored_title(conn, conversation_id)
+    seq = _make_room_for_turn(conn, conversation_id, prompt, replace_last)
+    turn_id = _inserted_id(
+        conn.execute(
+            "INSERT INTO turns (conversation_id, seq, prompt, created_at, label) VALUES (?, ?, ?, ?, ?)",
+            (conversation_id, seq, prompt, now, label),
+        )
+    )
+    for position, pane in enumerate(panes):
+        conn.execute(INSERT_PANE, pane_row(turn_id, position, pane))
+    conn.execute(
+        "UPDATE conversations SET updated_at = ?, title = ?, panes = ? WHERE id = ?",
+        (max(now, time.time()), title or title_from(prompt), pane_list(panes), conversation_id),
+    )
+    return seq
 
 
 def _stored_title(conn: sqlite3.Connection, conversation_id: int) -> str | None:

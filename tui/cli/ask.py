@@ -16,6 +16,7 @@ from models.session import CLOSE_TIMEOUT_S, EventSink, PaneSession, close_sessio
 from models.store.records import pane_record
 from tui.cli.info import placement_record
 from tui.cli.options import (
+    UsageError,
     pane_configs,
     prepare_embedded_models,
     sampling_settings,
@@ -26,8 +27,59 @@ from tui.cli.shift import Shift, add_to_records, print_summaries, score_turns
 from tui.report import metrics_text
 from tui.safe_text import neutralize
 
+MAX_PROMPT_BYTES = 4 * 1024 * 1024  # a prompt, not a corpus: twice the 2 MB that argv could not carry
+
+
+def read_prompt(args: argparse.Namespace) -> str:
+    """The prompt: PROMPT, standard input for ``-``, or ``--file PATH``, as checked UTF-8 text.
+
+    A command-line argument arrives decoded with surrogateescape, so bytes that are not UTF-8
+    become lone surrogates that the tokenizer cannot encode: refused here in one line."""
+    if args.file is not None and args.prompt is not None:
+        raise UsageError("give the prompt as PROMPT, as - (standard input) or with --file PATH, not two of them")
+    if args.file is not None:
+        raw, where = _read_file(args.file), f"the prompt file {args.file}"
+    elif args.prompt == "-":
+        raw, where = sys.stdin.buffer.read(MAX_PROMPT_BYTES + 1), "the prompt on standard input"
+    elif args.prompt is not None:
+        return _checked_argument(args.prompt)
+    else:
+        raise UsageError("give a PROMPT, - to read it from standard input, or --file PATH")
+    if len(raw) > MAX_PROMPT_BYTES:
+        raise UsageError(f"{where} is over {MAX_PROMPT_BYTES // (1024 * 1024)} MB; send a shorter prompt")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"{where} is not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})") from None
+    if not text.strip():
+        raise UsageError(f"{where} is empty; there is nothing to send")
+    return text
+
+
+def _read_file(path: str) -> bytes:
+    """At most one byte over the bound, so /dev/urandom or a huge file is refused, not read whole."""
+    try:
+        with open(path, "rb") as handle:  # a pipe (--file <(...)) is fine: it is read like a file
+            return handle.read(MAX_PROMPT_BYTES + 1)
+    except OSError as err:
+        raise UsageError(f"cannot read the prompt file {path} ({err.strerror or err})") from None
+
+
+def _checked_argument(prompt: str) -> str:
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as err:
+        byte = ord(prompt[err.start]) - 0xDC00 if 0xDC80 <= ord(prompt[err.start]) <= 0xDCFF else None
+        what = f"byte 0x{byte:02x}" if byte is not None else "a character"
+        raise UsageError(
+            f"the prompt is not UTF-8 text ({what} at character {err.start}); fix the terminal's encoding, "
+            "or pass the text with --file PATH or on standard input (duet ask -)"
+        ) from None
+    return prompt
+
 
 def ask(args: argparse.Namespace) -> int:
+    args.prompt = read_prompt(args)
     configs = pane_configs(args)
     sampling = sampling_settings(args)
     store = None
@@ -38,6 +90,10 @@ def ask(args: argparse.Namespace) -> int:
             store = open_store()
         except DuetError as err:
             print(f"duet: {err}; or pass --no-save", file=sys.stderr)
+            return 1
+        if store.read_only:  # said before the models load, not after the answers
+            store.close()
+            print(f"duet: {store.read_only_note}; or pass --no-save", file=sys.stderr)
             return 1
     prepare_embedded_models(configs)
     use_user_prompt_file()
@@ -57,9 +113,8 @@ def ask(args: argparse.Namespace) -> int:
     save_error = None
     if store is not None:
         try:
-            with store:
-                conversation = store.start_session_conversation(sessions, kind="ask")
-                store.add_session_turn(conversation, args.prompt, sessions, turns)
+            with store:  # the conversation and its turn in one transaction: a kill leaves both or neither
+                store.save_session_turn(None, args.prompt, sessions, turns, kind="ask")
         except DuetError as err:
             save_error = str(err)
     panes = [pane_record(s, t) for s, t in zip(sessions, turns)]

@@ -37,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser, prog="duet")
 
     ask = sub.add_parser("ask", help="send one prompt to both models and print both answers", allow_abbrev=False)
-    ask.add_argument("prompt", metavar="PROMPT", help="the text sent to both models")
+    ask.add_argument(
+        "prompt", metavar="PROMPT", nargs="?", help="the text sent to both models; - reads it from standard input"
+    )
+    ask.add_argument("--file", metavar="PATH", help="read the prompt from this file (UTF-8 text) instead")
     add_model_options(ask)
     add_sampling_options(ask)
     ask.add_argument("--json", action="store_true", help="print one JSON object instead of text")

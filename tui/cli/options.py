@@ -135,9 +135,13 @@ class UsageError(Exception):
     """A bad command-line value: reported in one line with exit status 2."""
 
 
+_OPTION_OF_FIELD = {"n_threads": "threads", "n_gpu_layers": "gpu-layers", "gpu_memory": "gpu-memory"}
+
+
 def _first_error_line(err: ValidationError) -> str:
     field, message = first_field_error(err)
-    return f"invalid {(field or 'value').replace('_', '-')}: {message}"
+    option = _OPTION_OF_FIELD.get(field, (field or "value").replace("_", "-"))
+    return f"invalid {option}: {message}"
 
 
 def pane_configs(args: argparse.Namespace) -> list[PaneConfig]:
