@@ -24,7 +24,7 @@ from tui.adapter_actions import AdapterActions
 from tui.amplify_actions import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
 from tui.config import DuetConfig, binding_ids, checked_keymap, load_config, presets_path, use_aligned_prompt
 from tui.lens_actions import LensActions
-from tui.lesson_actions import LESSON_HELP, LESSON_TITLE, LessonActions
+from tui.lesson_actions import LessonActions
 from tui.main_screen import MainScreen
 from tui.pane_actions import PANE_READING_ACTIONS, PaneActions
 from tui.preset_actions import PRESET_KEYS, PresetActions, preset_help
@@ -42,7 +42,7 @@ from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
 
-PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_")
+PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_", "lesson_")  # lesson_: lesson_command()
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
@@ -86,6 +86,7 @@ class DuetApp(
         Binding("ctrl+end", "jump(True)", "End", show=False, id="scroll_end", priority=True),
         Binding("alt+up", "select_answer(-1)", "Select answer", show=False, id="select_previous", priority=True),
         Binding("alt+down", "select_answer(1)", "Next answer", show=False, id="select_next", priority=True),
+        Binding("f12", "toggle_lesson", "Lesson layout / two panes", show=False, id="lesson_layout"),
         # Presets on alt+digit: nothing typed into the prompt box is ever taken as a command.
         *(
             Binding(f"alt+{n}", f"preset({n})", f"Preset {n}", show=False, id=f"preset_{n}", priority=True)
@@ -469,7 +470,7 @@ class DuetApp(
             yield SystemCommand(
                 binding.description, f"{self._keys_for(binding)}", partial(self.run_action, binding.action)
             )
-        yield SystemCommand(LESSON_TITLE, LESSON_HELP, self.action_lesson_layout)
+        yield self.lesson_command()  # "Lesson layout", or "Two panes" while it is open
         yield SystemCommand(AMPLIFY_TITLE, AMPLIFY_HELP, self.action_amplified_pane)
         state = "on" if self.lens_after_every_turn else "off"
         yield SystemCommand(
