@@ -21,13 +21,15 @@ from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
 from tui.adapter_actions import AdapterActions
+from tui.alt_digits import read_esc_digit_as_alt
 from tui.amplify_actions import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
+from tui.bindings import APP_BINDINGS
 from tui.config import DuetConfig, binding_ids, checked_keymap, load_config, presets_path, use_aligned_prompt
 from tui.lens_actions import LensActions
 from tui.lesson_actions import LessonActions
 from tui.main_screen import MainScreen
 from tui.pane_actions import PANE_READING_ACTIONS, PaneActions
-from tui.preset_actions import PRESET_KEYS, PresetActions, preset_help
+from tui.preset_actions import PresetActions, preset_help
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
 from tui.safe_app import SafeTextApp
 from tui.saving import save_turn
@@ -37,12 +39,14 @@ from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.models import ModelsChoice, ModelsScreen
 from tui.screens.settings import SettingsScreen
 from tui.tune_actions import TuneActions
+from tui.widgets.key_burst import key_text
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
 
 PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_", "lesson_")  # lesson_: lesson_command()
+read_esc_digit_as_alt()  # presets are alt+1..9: ESC + digit must reach the app as that key
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
@@ -55,45 +59,7 @@ class DuetApp(
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
 
-    # ctrl+ bindings take priority: the prompt box (a TextArea) would otherwise swallow ctrl+w/x/y.
-    # The footer shows them in this order and cuts what does not fit: F1 comes first.
-    BINDINGS = [
-        Binding("f1", "help", "Help", id="help"),
-        Binding("escape", "stop_all", "Stop", id="stop_all"),
-        Binding("ctrl+x", "stop_active", "Stop pane", show=False, id="stop_active", priority=True),
-        Binding("ctrl+r", "regenerate", "Regenerate", id="regenerate", priority=True),
-        Binding("ctrl+l", "new_conversation", "New chat", id="new_conversation", priority=True),
-        Binding("ctrl+w", "switch_pane", "Switch pane", show=False, id="switch_pane", priority=True),
-        Binding("f2", "cycle_mode", "Mode", id="cycle_mode"),
-        Binding("f3", "inspect", "Inspect", id="inspect"),
-        Binding("f4", "presets", "Presets", id="presets", key_display="f4/alt+1-9"),
-        Binding("f9", "toggle_view", "Plain/Md", id="toggle_view", priority=True),
-        # The prompt box (TextArea) binds f6/f7 to selection; these win while on the main screen.
-        Binding("f6", "history", "History", id="history", priority=True),
-        Binding("f7", "models", "Models", id="models", priority=True),
-        Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True),
-        Binding("f5", "settings", "Settings", id="settings"),
-        Binding("f8", "lens", "Lens", id="lens", priority=True),
-        Binding("f10", "tune", "Fine-tune", id="tune", priority=True, show=False),
-        Binding("ctrl+t", "adapter_stronger", "Adapter +", show=False, id="adapter_stronger", priority=True),
-        Binding("ctrl+g", "adapter_weaker", "Adapter -", show=False, id="adapter_weaker", priority=True),
-        Binding("ctrl+o", "amplify_stronger", "Amplify +", show=False, id="amplify_stronger", priority=True),
-        Binding("ctrl+n", "amplify_weaker", "Amplify -", show=False, id="amplify_weaker", priority=True),
-        # Reading the active pane from the prompt box (main screen only: check_action).
-        Binding("pageup", "page(-1)", "Page up", show=False, id="page_up", priority=True),
-        Binding("pagedown", "page(1)", "Page down", show=False, id="page_down", priority=True),
-        Binding("ctrl+home", "jump(False)", "Top", show=False, id="scroll_top", priority=True),
-        Binding("ctrl+end", "jump(True)", "End", show=False, id="scroll_end", priority=True),
-        Binding("alt+up", "select_answer(-1)", "Select answer", show=False, id="select_previous", priority=True),
-        Binding("alt+down", "select_answer(1)", "Next answer", show=False, id="select_next", priority=True),
-        Binding("f12", "toggle_lesson", "Lesson layout / two panes", show=False, id="lesson_layout"),
-        # Presets on alt+digit: nothing typed into the prompt box is ever taken as a command.
-        *(
-            Binding(f"alt+{n}", f"preset({n})", f"Preset {n}", show=False, id=f"preset_{n}", priority=True)
-            for n in range(1, PRESET_KEYS + 1)
-        ),
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
-    ]
+    BINDINGS = APP_BINDINGS  # tui/bindings.py: every key of the main screen, in footer order
 
     def __init__(
         self,
@@ -135,6 +101,7 @@ class DuetApp(
         self.history = history
         self.conversation_id: int | None = None
         self._resume = resume
+        self._keys_before_paint: list[events.Key] = []
 
     # -- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -145,7 +112,7 @@ class DuetApp(
                 yield pane
         yield StartHint(id="start-hint")
         yield PromptInput(id="prompt")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         if self.config.theme:
@@ -160,7 +127,12 @@ class DuetApp(
         self._load_user_presets()
         self._show_start_hint(True)
         self._mark_active()
-        self.query_one(PromptInput).focus()
+        prompt = self.query_one(PromptInput)
+        prompt.focus()
+        for key in self._keys_before_paint:
+            if not prompt.intercept(key) and key.character:
+                prompt.insert(key.character)
+        self._keys_before_paint.clear()
         for role, session in self.sessions.items():
             if role in self._to_load:
                 session.load()
@@ -449,8 +421,10 @@ class DuetApp(
         self.notify(f"sampling settings applied to {where}; presets answer in {fresh}")
 
     def action_help(self) -> None:
-        rows = list(PROMPT_KEYS)
+        rows = list(PROMPT_KEYS)  # the presets' alt+N are one row there
         for binding in self._own_bindings():
+            if (binding.id or "").startswith("preset_"):
+                continue
             keys = self._keys_for(binding)
             rows.append((keys, HELP_TEXT.get(binding.id or "", binding.description), binding.id or ""))
         self.push_screen(HelpScreen(rows + LENS_KEYS))
@@ -494,12 +468,27 @@ class DuetApp(
         # rather than routed through Textual one key at a time (tui/widgets/key_burst.py).
         if isinstance(event, events.Key) and not event.is_forwarded:
             focused = self.focused
+            if not isinstance(focused, PromptInput) and len(self.screen_stack) <= 1 and self._early_key(event):
+                return
             if isinstance(focused, PromptInput) and focused.intercept(event):
                 return
         await super().on_event(event)
+
+    def _early_key(self, event: events.Key) -> bool:
+        """Text typed on the main screen while the prompt box lacks the focus (before the first
+        paint, which comes a second or more after the command; after a click elsewhere): typed
+        into the box, not dropped."""
+        if event.key == "enter" or key_text(event) is None:
+            return False
+        found = self.screen.query(PromptInput) if self.screen.is_attached else None
+        if not found:
+            self._keys_before_paint.append(event)  # the box is not there yet: on_mount types them
+            return True
+        prompt = found.first()
+        prompt.focus()
+        return prompt.intercept(event)
 
     async def on_unmount(self) -> None:
         close_sessions(self.sessions.values(), CLOSE_TIMEOUT_S)  # a load still running is abandoned
         if self.history is not None:
             self.history.close()
-

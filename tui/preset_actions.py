@@ -19,10 +19,9 @@ from functools import partial
 from models.presets import Preset
 from models.session import PaneSession
 from models.settings import AdapterSpec
+from tui.bindings import PRESET_KEYS
 from tui.lesson_actions import LessonActions
 from tui.widgets.pane import ChatPane
-
-PRESET_KEYS = 9  # alt+1 .. alt+9
 
 
 class PresetActions(LessonActions):

@@ -279,14 +279,14 @@ async def test_settings_screen_keymap_and_copy(isolated_config):
     from tui.screens.settings import SettingsScreen
 
     isolated_config.mkdir(parents=True, exist_ok=True)
-    (isolated_config / "config.toml").write_text('[keymap]\ncycle_mode = "ctrl+o"\n')
+    (isolated_config / "config.toml").write_text('[keymap]\ncycle_mode = "ctrl+b"\n')
     answers = {"base": "base answer", "chat": "chat answer"}
     app = DuetApp(configs(), SamplingSettings(), session_factory=scripted_sessions(answers))
     copied = []
     app.copy_to_clipboard = copied.append
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app))
-        await pilot.press("ctrl+o")  # remapped from f2
+        await pilot.press("ctrl+b")  # remapped from f2
         assert app.pane("chat").mode == "raw"
         await pilot.press("f5")
         assert isinstance(app.screen, SettingsScreen)

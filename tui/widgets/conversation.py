@@ -17,6 +17,9 @@ class ConversationLog(VerticalScroll):
     """The turns of one pane; ``following``: keep the end on screen as answers grow."""
 
     following = True
+    # Never the focus: keys belong to the prompt box (PageUp and the rest reach the log as app keys),
+    # and Textual's auto focus would otherwise give the first log the keys typed before the first paint.
+    can_focus = False
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)

@@ -35,10 +35,15 @@ COOL_DOWN_S = 0.25
 MAX_PROMPT_CHARS = 100_000
 
 
+MODIFIED = ("alt+", "ctrl+", "super+", "meta+", "hyper+")
+
+
 def key_text(event: events.Key) -> str | None:
     """What a key adds to the text when it is part of a paste; None for keys that are not text."""
     if event.key in ("enter", "ctrl+j"):
         return "\n"
+    if event.key.startswith(MODIFIED):  # alt+2 is printable to Textual, but a key binding (a preset)
+        return None
     if event.key == "tab":
         return "\t"
     if event.is_printable and event.character:
