@@ -52,11 +52,13 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.aligned_ttft import timed_figure
     from benchmarks.figures import run_all
     from benchmarks.quit_latency import quit_latency
+    from benchmarks.tune_keypress import tune_keypress
 
     info = machine()
     results = run_all(args.quick)
     results.append(timed_figure(args.quick))  # 11. aligned mode's cached prefix
     results.append(quit_latency(2 if args.quick else 5, tempfile.mkdtemp(prefix="duet-bench-")))  # 12. ctrl+q
+    results.append(tune_keypress(20 if args.quick else 60))  # 15. keys while a fine-tune trains
     print(
         f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
         f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}"
