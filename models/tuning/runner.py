@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -146,6 +147,7 @@ def run_tune(plan: TunePlan, on_progress: Callable[[TuneProgress], None], cancel
 def _start_child(work: Path) -> subprocess.Popen:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    env["GGML_NO_BACKTRACE"] = "1"  # an abort prints its one line, not a debugger's stack dump
     return subprocess.Popen(
         [sys.executable, "-B", "-m", "models.tuning.child", str(work)],
         stdin=subprocess.PIPE,
@@ -225,14 +227,19 @@ def _outcome(result: dict | None, code: int, log: collections.deque, asked_to_st
     raise DuetError(f"fine-tuning failed: {_death(code, log)}; nothing was saved")
 
 
+_ABORT_LINE = re.compile(r"\.(?:c|cpp|h):\d+: ")  # FILE.c:LINE: how GGML_ABORT and GGML_ASSERT begin
+
+
 def _death(code: int, log: collections.deque) -> str:
-    lines = [line for line in log if line.strip()]
-    lowered = [line.lower() for line in lines]
-    for line, low in zip(reversed(lines), reversed(lowered)):
-        if "no space left" in low:
-            return "the disk is full (free some space or set DUET_DATA_DIR elsewhere)"
-        if "backward pass" in low or "ggml_abort" in low or "error" in low or "failed" in low:
-            return f"llama.cpp stopped the training process: {line.strip()[-200:]}"
+    lines = [line.strip() for line in log if line.strip() and not line.lstrip().startswith("#")]
+    if any("no space left" in line.lower() for line in lines):
+        return "the disk is full (free some space or set DUET_DATA_DIR elsewhere)"
+    for line in reversed(lines):
+        if _ABORT_LINE.search(line):
+            return f"llama.cpp stopped the training process: {line[-200:]}"
+    for line in reversed(lines):
+        if "error" in line.lower() or "failed" in line.lower():
+            return f"llama.cpp stopped the training process: {line[-200:]}"
     if code < 0:
         try:
             how = signal.Signals(-code).name
