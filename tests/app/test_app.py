@@ -463,7 +463,7 @@ async def test_history_screen_enter_reopens_the_newest_and_delete_keeps_a_select
         assert isinstance(app.screen, HistoryScreen)
         options = app.screen.query_one(OptionList)
         assert options.highlighted == 0 and options.option_count == 3
-        await pilot.press("down", "d")  # delete "middle": the next one down, "older", is selected
+        await pilot.press("down", "d", "d")  # delete "middle" (d asks, d again deletes): "older" is selected
         assert options.option_count == 2 and options.get_option_at_index(options.highlighted).id == str(ids[0])
         await pilot.press("up", "enter")  # the newest
         await wait_until(pilot, lambda: app.conversation_id == ids[2])

@@ -10,6 +10,7 @@ from datetime import datetime
 from models.errors import DuetError
 from models.store.history import HistoryStore
 from models.store.private_files import write_private
+from tui.model_names import model_names
 from tui.report import conversation_json, conversation_markdown, metrics_text
 from tui.safe_text import neutralize
 
@@ -77,7 +78,7 @@ def _list(store: HistoryStore, args: argparse.Namespace) -> int:
         return 0
     print(f"{'ID':>5}  {'UPDATED':<16}  {'TURNS':>5}  {'KIND':<4}  MODELS / TITLE")
     for c in conversations:
-        models = " | ".join(c["models"].values())
+        models = model_names(c).replace(" vs ", " | ")
         print(f"{c['id']:>5}  {_local(c['updated']):<16}  {c['turn_count']:>5}  {c['kind']:<4}  {neutralize(models)}")
         print(f"{'':>5}  {'':<16}  {'':>5}  {'':<4}  {neutralize(c['title'])}")
     return 0
