@@ -34,7 +34,9 @@ def register(subparsers) -> None:
     tune.add_argument(
         "--lesson", action="store_true", help="train on Duet's built-in lesson set (the assistant Sharon)"
     )
-    tune.add_argument("--epochs", type=int, default=None, metavar="N", help="passes over the data (default 8)")
+    tune.add_argument(
+        "--epochs", type=int, default=None, metavar="N", help="passes over the data (default 8; the lesson 5)"
+    )
     tune.add_argument(
         "--learning-rate", type=float, default=None, metavar="LR", help="AdamW's learning rate (default 3e-5)"
     )
