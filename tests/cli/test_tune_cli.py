@@ -132,3 +132,29 @@ def test_duet_info_shows_what_a_tuned_pane_is_a_fine_tune_of(data_env, monkeypat
     payload = json.loads(run_duet("info", "--chat", "tuned:shown", "--json", env=data_env).stdout)
     chat = [m for m in payload["models"] if m["source"] == "tuned:shown"][0]
     assert chat["tuned"]["source"]["source"] == "embedded:smollm2-135m-instruct"
+
+
+def test_ctrl_c_stops_at_the_next_step_and_saves_nothing(tmp_path, data_env):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.support.duet_process import ROOT
+
+    env = {**os.environ, **data_env, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "tui.cli", "tune", "--lesson", "--name", "stopped", "--blocks", "last:2"]
+    child = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    assert child.stderr is not None
+    seen = []
+    for line in child.stderr:
+        seen.append(line)
+        if "making the F32 working copy" in line:
+            child.send_signal(signal.SIGINT)  # what Ctrl+C sends; the training child has its own session
+            break
+    rest = child.communicate(timeout=240)[1]
+    assert child.returncode == 130, "".join(seen) + rest
+    assert "stopping at the next step" in rest and "duet: fine-tuning stopped; nothing was saved" in rest
+    assert "Traceback" not in rest
+    tuned = tmp_path / "data" / "tuned"
+    assert not tuned.exists() or list(tuned.iterdir()) == []

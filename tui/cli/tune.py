@@ -201,7 +201,7 @@ def _train(the_plan):
     """run_tune on a worker thread; Ctrl+C asks it to stop at the next step."""
     from models.tuning import run_tune
 
-    cancel = threading.Event()
+    cancel, finished = threading.Event(), threading.Event()
     outcome: dict = {}
 
     def work() -> None:
@@ -209,19 +209,20 @@ def _train(the_plan):
             outcome["lineage"] = run_tune(the_plan, printer, cancel)
         except BaseException as err:  # handed to the main thread
             outcome["error"] = err
+        finally:
+            finished.set()
 
     printer = _Printer()
-    worker = threading.Thread(target=work, name="duet-tune", daemon=True)
-    worker.start()
-    while worker.is_alive():
+    threading.Thread(target=work, name="duet-tune", daemon=True).start()
+    # An Event, not Thread.join: a join that Ctrl+C interrupts can mark a running thread as ended.
+    while not finished.is_set():
         try:
-            worker.join(0.2)
+            finished.wait(0.2)
         except KeyboardInterrupt:
-            if not cancel.is_set():
-                print("\nduet: stopping at the next step (Ctrl+C again to quit at once)", file=sys.stderr)
-                cancel.set()
-            else:
+            if cancel.is_set():
                 raise
+            print("\nduet: stopping at the next step (Ctrl+C again to quit at once)", file=sys.stderr)
+            cancel.set()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["lineage"]
