@@ -29,7 +29,7 @@ from models.errors import Cancelled, DuetError, first_field_error
 from models.tuning import Lineage, TunePlan, TuneProgress, TuneSettings, plan, run_tune
 from tui.safe_text import neutralize
 from tui.screens.modal_css import MODAL_CSS
-from tui.screens.tune_view import curves_of, plan_text, progress_line
+from tui.screens.tune_view import PHASES, curves_of, plan_text, progress_line
 from tui.widgets.loss_curve import Curves, LossCurve
 
 LESSON = "lesson"
@@ -63,7 +63,7 @@ class TuneScreen(ModalScreen[str | None]):
     TuneScreen Input { border: none; height: 1; padding: 0 1; }
     TuneScreen Select { height: 1; }
     TuneScreen SelectCurrent { border: none; height: 1; padding: 0 1; }
-    TuneScreen #tune-data-kind { width: 26; }
+    TuneScreen #tune-data-kind { width: 32; }
     TuneScreen #tune-data { width: 1fr; }
     TuneScreen #tune-model { width: 1fr; }
     TuneScreen #tune-name { width: 24; }
@@ -221,8 +221,10 @@ class TuneScreen(ModalScreen[str | None]):
         curve.display = True
         curve.show(Curves())
         self.say("starting: the F32 working copy first · Esc stops at the next step")
-        cancel = self.cancel
-        self.run_worker(lambda: self._run(planned, cancel), thread=True, group="tune-run", exclusive=True)
+        # A daemon thread of its own, not a Textual thread worker: those run in the default executor,
+        # which the interpreter joins at exit, so ctrl+q would wait for the step in progress. The
+        # child stops at its next step when its stdin closes with this process (models/tuning/child.py).
+        threading.Thread(target=self._run, args=(planned, self.cancel), name="duet-tune", daemon=True).start()
 
     def _run(self, planned: TunePlan, cancel: threading.Event) -> None:
         """On a worker thread: the whole fine-tune; every progress event is posted to the screen."""
@@ -238,6 +240,8 @@ class TuneScreen(ModalScreen[str | None]):
 
     def on_tune_screen_progress(self, message: Progress) -> None:
         progress = message.progress
+        if self.cancel is not None and not self.cancel.is_set():
+            self.say(f"{PHASES.get(progress.phase, progress.phase)} · Esc stops at the next step (nothing is saved)")
         self.query_one("#tune-progress-line", Static).update(progress_line(progress))
         bar = self.query_one("#tune-bar", ProgressBar)
         bar.update(total=max(1, progress.total_steps), progress=progress.step)
