@@ -84,7 +84,10 @@ class ModelSpec(BaseModel):
         description="the user's layer count (-1: all); None: planned so every pane fits (models/placement)",
     )
     gpu_memory: int | None = Field(
-        None, gt=0, description="bytes of GPU memory all panes may use (--gpu-memory); None: what the GPU has free"
+        None,
+        gt=0,
+        le=1 << 50,  # a pebibyte: far past any GPU; more is a typo
+        description="bytes of GPU memory all panes may use (--gpu-memory); None: what the GPU has free",
     )
     gpu_plan: GpuPlan | None = Field(None, description="the planner's decision for this pane, made before the load")
     n_threads: int | None = Field(

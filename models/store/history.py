@@ -91,6 +91,9 @@ class HistoryStore:
             except sqlite3.DatabaseError as err:
                 conn.execute("ROLLBACK")
                 raise DuetError(f"cannot write the history database {self.path} ({err})") from None
+            except OverflowError:
+                conn.execute("ROLLBACK")
+                raise DuetError("a number is larger than any id in the history (SQLite integers are 64-bit)") from None
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -105,6 +108,8 @@ class HistoryStore:
                 return cursor.fetchall()
             except sqlite3.DatabaseError as err:
                 raise DuetError(f"cannot read the history database {self.path} ({err})") from None
+            except OverflowError:  # `duet history show 99999999999999999999`: SQLite integers are 64-bit
+                raise DuetError(f"{_too_large(params)} is larger than any id or count in the history") from None
 
     @property
     def schema_version(self) -> int:
@@ -289,6 +294,10 @@ class HistoryStore:
         """Per pane role, the stored turns as models.session.Turn objects, ready to become a
         PaneSession's ``turns`` so the app can show and continue the conversation."""
         return resume.restore_turns(self.get(conversation) if isinstance(conversation, int) else conversation)
+
+
+def _too_large(params: tuple) -> str:
+    return next((str(p) for p in params if isinstance(p, int) and not -(2**63) <= p < 2**63), "a number")
 
 
 def _inserted_id(cursor: sqlite3.Cursor) -> int:

@@ -338,3 +338,16 @@ def test_adapter_errors_say_adapter_file(tmp_path):
             read_adapter(str(source))
         assert expected in str(caught.value) and "model file" not in str(caught.value)
     assert "convert it again" in str(pytest.raises(DuetError, read_adapter, str(truncated)).value)
+
+
+def test_gpu_memory_and_history_ids_past_64_bits_are_one_line(tmp_path):
+    from models.store.history import HistoryStore
+    from tui.cli.options import UsageError, pane_configs
+
+    with pytest.raises(UsageError, match="^invalid gpu-memory: Input should be less than or equal to"):
+        pane_configs(_args(gpu_memory="99999999999999999999GB"))
+    huge = 10**23
+    with HistoryStore(tmp_path / "h.db") as store:
+        for call in (lambda: store.get(huge), lambda: store.conversations(limit=huge), lambda: store.delete(huge)):
+            with pytest.raises(DuetError, match="larger than any id"):
+                call()
