@@ -8,8 +8,9 @@ import pytest
 from textual.widgets import Input, Select
 
 from models.pair import PaneConfig
-from models.settings import ModelSpec, SamplingSettings
+from models.settings import AdapterSpec, ModelSpec, SamplingSettings
 from models.tuning import list_tuned
+from tests.support.lora_gguf import write_lora
 from tests.support.pilot import loaded, wait_until
 from tui.app import DuetApp
 from tui.screens.tune import TuneScreen
@@ -125,6 +126,23 @@ async def test_a_gemma_base_pane_is_refused_in_one_line_and_the_app_carries_on()
         app.query_one(PromptInput).text = "Hi"
         await pilot.press("enter")
         await wait_until(pilot, lambda: all(s.turns and not app.busy for s in app.sessions.values()), 60, "answers")
+
+
+async def test_a_server_pane_and_a_pane_with_adapters_are_each_refused_in_one_line(tmp_path):
+    adapter = write_lora(tmp_path / "style.gguf")
+    panes = [
+        PaneConfig("base", ModelSpec(source="http://127.0.0.1:9/v1#nothing-listens"), "chat"),
+        PaneConfig("chat", ModelSpec(source=SMOLLM2, adapters=(AdapterSpec(source=str(adapter)),)), "chat"),
+    ]
+    app = DuetApp(panes, SamplingSettings(max_tokens=8))
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = await open_tune(pilot)  # the chat pane, with its adapter
+        await planned_or_refused(pilot, screen)
+        refusal = error_line(screen)
+        assert refusal is not None and "\n" not in refusal and "LoRA adapters" in refusal
+        screen.query_one("#tune-model", Select).value = "base"
+        await wait_until(pilot, lambda: "server" in (error_line(screen) or ""), 30, "the server refused")
+        assert "\n" not in (error_line(screen) or "") and screen.planned is None
 
 
 async def test_a_bad_data_file_is_one_line_naming_the_line(tmp_path):
