@@ -111,7 +111,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
         if args.dry_run:
             _print_plan(the_plan, args.json)
             return 0
-        _print_plan(the_plan, False, brief=True)
+        for line in the_plan.summary_lines():  # stderr with --json: stdout is the lineage alone
+            print(neutralize(line), file=sys.stderr if args.json else sys.stdout)
         lineage = _train(the_plan)
     except Cancelled as err:
         print(f"duet: {neutralize(str(err))}", file=sys.stderr)
@@ -126,14 +127,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_plan(the_plan, as_json: bool, brief: bool = False) -> None:
+def _print_plan(the_plan, as_json: bool) -> None:
     if as_json:
         print(json.dumps(plan_dict(the_plan), ensure_ascii=True, indent=2))
         return
     for line in the_plan.summary_lines():
         print(neutralize(line))
-    if brief:
-        return
     print("\nthe first example as the model sees it ([[ ]] marks the answer; llama.cpp trains on every token):")
     print(neutralize(the_plan.first_example_marked()))
     for note in the_plan.notes:
