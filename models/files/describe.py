@@ -22,7 +22,7 @@ DIFFERENT_FAMILIES = (
     "These are two different model families ({base} and {chat}), not a base and its own fine-tune: "
     "their answers differ by more than fine-tuning."
 )
-TUNED_KIND = "{summary}: trained in Duet on those examples (duet models show {source} gives its lineage)."
+TUNED_KIND = "{summary}: trained in Duet on those examples (its lineage: duet models info {source})."
 
 
 @dataclass(frozen=True)
