@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     results = run_all(args.quick)
     results.append(timed_figure(args.quick))  # 11. aligned mode's cached prefix
     results.append(quit_latency(2 if args.quick else 5, tempfile.mkdtemp(prefix="duet-bench-")))  # 12. ctrl+q
-    results.append(tune_keypress(20 if args.quick else 60))  # 15. keys while a fine-tune trains
+    results.append(tune_keypress(20 if args.quick else 60))  # 16 (tuning). keys while a fine-tune trains
     results.extend(tuning_figures(args.quick))  # issue 24's 12-14: training speed, duet tune --lesson, the effect
     print(
         f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "

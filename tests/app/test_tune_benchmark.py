@@ -1,4 +1,4 @@
-"""Figure 15 (benchmarks/tune_keypress.py) measures what it says: keys typed into the real app
+"""Figure 16 (benchmarks/tune_keypress.py) measures what it says: keys typed into the real app
 while a real fine-tune is training, across a step boundary, and the stopped run saves nothing
 (no timing asserted)."""
 
