@@ -15,6 +15,7 @@ import asyncio
 from collections.abc import Callable
 
 from textual.app import App, SystemCommand
+from textual.widget import Widget
 from textual.widgets import Static
 
 from models.lesson import LESSON_MODES, LESSON_ROLE, LESSON_TAKEAWAY, lesson_config
@@ -115,7 +116,7 @@ class LessonActions(App):
         if self.query(LessonTakeaway):
             return
         row = self.query_one(PaneRow)
-        if row.parent is not None:
+        if isinstance(row.parent, Widget):
             await row.parent.mount(LessonTakeaway(LESSON_TAKEAWAY, id="lesson-takeaway"), before=row)
 
     async def _add_lesson_pane(self) -> None:
