@@ -27,6 +27,9 @@ from tui.cli.shift import Shift, add_to_records, print_summaries, score_turns
 from tui.report import metrics_text
 from tui.safe_text import neutralize
 
+# Side by side when every pane gets this many columns (two panes at 80): an answer box narrower
+# than that wraps every few words. The text is printed as the model wrote it, never as Markdown.
+MIN_PANE_COLUMNS = 38
 MAX_PROMPT_BYTES = 4 * 1024 * 1024  # a prompt, not a corpus: twice the 2 MB that argv could not carry
 
 
@@ -35,10 +38,11 @@ def read_prompt(args: argparse.Namespace) -> str:
 
     A command-line argument arrives decoded with surrogateescape, so bytes that are not UTF-8
     become lone surrogates that the tokenizer cannot encode: refused here in one line."""
-    if args.file is not None and args.prompt is not None:
+    file = getattr(args, "file", None)
+    if file is not None and args.prompt is not None:
         raise UsageError("give the prompt as PROMPT, as - (standard input) or with --file PATH, not two of them")
-    if args.file is not None:
-        raw, where = _read_file(args.file), f"the prompt file {args.file}"
+    if file is not None:
+        raw, where = _read_file(file), f"the prompt file {file}"
     elif args.prompt == "-":
         raw, where = sys.stdin.buffer.read(MAX_PROMPT_BYTES + 1), "the prompt on standard input"
     elif args.prompt is not None:
@@ -190,7 +194,7 @@ def _layout(panes: list[dict], width: int):
     from rich.table import Table
 
     renderables = _pane_renderables(panes)
-    if width < 100:
+    if width < MIN_PANE_COLUMNS * len(renderables):  # too narrow for columns: one box under the other
         return Group(*renderables)
     table = Table.grid(expand=True, padding=(0, 1))
     for _ in renderables:
