@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from functools import partial
 
@@ -47,6 +48,7 @@ from tui.widgets.start_hint import StartHint
 
 PALETTE_SKIPS = ("preset_", "page_", "scroll_", "select_", "lesson_")  # lesson_: lesson_command()
 read_esc_digit_as_alt()  # presets are alt+1..9: ESC + digit must reach the app as that key
+SAVE_WAIT_S = 5.0  # the longest a new conversation waits for the last turn's save
 BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
@@ -112,7 +114,7 @@ class DuetApp(
                 yield pane
         yield StartHint(id="start-hint")
         yield PromptInput(id="prompt")
-        yield Footer(compact=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         if self.config.theme:
@@ -293,6 +295,12 @@ class DuetApp(
     async def start_new_conversation(self) -> None:
         """Every pane empty, the next turn saved as a new conversation (the old one stays saved)."""
         self.action_stop_all()
+        # A turn still being saved belongs to the old conversation: let it land there first (a
+        # preset pressed as the last answer ends would otherwise be saved into the old one).
+        saving = [w.wait() for w in self.workers if w.group == SAVE_GROUP and not w.is_finished]
+        if saving:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.gather(*saving, return_exceptions=True), SAVE_WAIT_S)
         for pane in self.panes:
             self.sessions[pane.role].clear()
             await pane.clear()

@@ -21,9 +21,9 @@ APP_BINDINGS: list[Binding] = [
     Binding("f9", "toggle_view", "Plain/Md", id="toggle_view", priority=True),
     Binding("ctrl+y", "copy_answer", "Copy", id="copy_answer", priority=True),
     # Reading the active pane from the prompt box (main screen only: check_action).
-    Binding("pageup", "page(-1)", "Scroll", id="page_up", priority=True, key_display="pgup/pgdn"),
+    Binding("pageup", "page(-1)", "Scroll", id="page_up", priority=True, key_display="pgup/dn"),
     Binding("pagedown", "page(1)", "Page down", show=False, id="page_down", priority=True),
-    Binding("ctrl+home", "jump(False)", "Top/end", id="scroll_top", priority=True, key_display="^home/^end"),
+    Binding("ctrl+home", "jump(False)", "Top/end", id="scroll_top", priority=True, key_display="^home/end"),
     Binding("ctrl+end", "jump(True)", "End", show=False, id="scroll_end", priority=True),
     Binding("f2", "cycle_mode", "Mode", id="cycle_mode"),
     Binding("f3", "inspect", "Inspect", id="inspect"),

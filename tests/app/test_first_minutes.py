@@ -54,8 +54,9 @@ async def test_empty_state_is_shown_hidden_by_a_message_and_back_after_ctrl_l(is
         assert "Fine-tuned to follow instructions" in text_of(chat.query_one(PaneIntro))
         assert "mode raw" in text_of(base.query_one(PaneIntro)) and "mode chat" in text_of(chat.query_one(PaneIntro))
         hint = app.query_one(StartHint)
-        assert hint.display and "press Enter" in text_of(hint) and "F1 every key" in text_of(hint)
-        assert "1 dog" in text_of(hint) and "8 my-own" in text_of(hint)  # built-in and the user's presets
+        assert hint.display and "Enter sends" in text_of(hint) and "F1 keys" in text_of(hint)
+        assert "alt+1…9" in text_of(hint) and "1 dog" in text_of(hint)  # presets one key away
+        assert "F4 all" in text_of(hint) and app.presets[7].name == "my-own"  # the rest (the user's too) in F4
 
         await send(pilot, "Tell me how to train my dog to sit")
         assert not intro_shown(base) and not intro_shown(chat)

@@ -72,3 +72,25 @@ async def test_a_streamed_paragraph_is_built_as_a_live_paragraph():
         paragraphs = list(answer.query(LiveParagraph))
         assert paragraphs, "streamed Markdown is no longer built from AnswerTurn.BLOCKS"
         assert "Kenobi" in paragraphs[-1]._content.plain
+
+
+def test_textuals_escape_digit_table_is_where_alt_digits_expects_it():
+    """tui/alt_digits.py removes ESC + digit from this private table so alt+1..9 reach the app."""
+    from textual import _ansi_sequences
+    from textual._xterm_parser import XTermParser
+
+    from tui.alt_digits import ESC_DIGITS, read_esc_digit_as_alt
+
+    table = getattr(_ansi_sequences, "ANSI_SEQUENCES_KEYS", None)
+    assert isinstance(table, dict), "textual._ansi_sequences.ANSI_SEQUENCES_KEYS is gone (tui/alt_digits.py)"
+    read_esc_digit_as_alt()
+    assert not set(ESC_DIGITS) & set(table)
+    import time
+
+    from textual import constants
+
+    parser = XTermParser()
+    keys = [getattr(e, "key", None) for e in parser.feed("\x1b2")]
+    time.sleep(constants.ESCAPE_DELAY + 0.05)  # ESC alone waits this long for what follows it
+    keys += [getattr(e, "key", None) for e in parser.tick()]
+    assert "alt+2" in keys, keys

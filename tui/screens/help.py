@@ -66,7 +66,7 @@ HELP_NOTES = (
     "Select text with the mouse: drag over it, then ctrl+c copies it (Duet sends it by OSC 52). Where the "
     "terminal or tmux keeps the mouse, hold shift while dragging for the terminal's own selection. In tmux, "
     "copying reaches the clipboard with `set -g set-clipboard on` in ~/.tmux.conf.\n"
-    'Remap a key in config.toml: [keymap] with id = "keys", e.g. cycle_mode = "f2,ctrl+o" '
+    'Remap a key in config.toml: [keymap] with id = "keys", e.g. cycle_mode = "f2,ctrl+b" '
     "(preset_N for alt+N). presets_new_conversation = false keeps presets in the current conversation."
 )
 

@@ -386,9 +386,11 @@ class ChatPane(Vertical):
         """After the layout: the latest turn's prompt at the top, or the end if it all fits."""
         latest = self._turn_widgets[-1][0] if self._turn_widgets else None
         log = self.conversation
+        log.anchor(False)
 
         def scroll() -> None:
             if latest is not None and latest.is_attached:  # the log's own scroll watch says whether it follows
-                log.scroll_to_widget(latest, animate=False, top=True)
+                log.scroll_to_widget(latest, animate=False, top=True, immediate=True)
 
-        self.call_after_refresh(scroll)
+        # Behind the scrolls to the end that showing each saved turn asked for, which also wait for a refresh.
+        self.call_after_refresh(lambda: self.call_after_refresh(scroll))
