@@ -26,7 +26,7 @@ class DuetConfig(BaseModel):
     lens_after_every_turn = true  # the token-shift lens on every answer (F8 shows it on demand)
     presets_new_conversation = false  # presets answer inside the current conversation
     [keymap]
-    cycle_mode = "f2,ctrl+o"     # binding id = comma-separated keys (see the help screen for ids)
+    cycle_mode = "f2,ctrl+b"     # binding id = comma-separated keys (see the help screen for ids)
     """
 
     model_config = ConfigDict(extra="forbid")
