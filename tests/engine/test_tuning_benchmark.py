@@ -1,5 +1,5 @@
-"""Figure 12's bare side measures what it says: llama.cpp's own loop trains the given windows and
-reports their tokens and time (benchmarks/tuning_bare.py, on a one-window job)."""
+"""Figure 12 measures what it says: Duet's loop and the bare llama_opt_epoch loop train the same
+windows, alternating, and each reports its tokens and time (benchmarks/tuning_loops.py)."""
 
 import json
 import os
@@ -10,8 +10,7 @@ from models.files.embedded import embedded_path
 from tests.support.duet_process import ROOT
 
 
-def test_the_bare_loop_trains_every_window_and_times_it(tmp_path):
-    window = list(range(1000, 1257))  # 257 tokens: 256 inputs and their next tokens
+def test_both_loops_train_the_same_tokens_and_are_timed(tmp_path):
     job = {
         "source": str(embedded_path("smollm2-135m-instruct")),
         "context": 256,
@@ -19,12 +18,14 @@ def test_the_bare_loop_trains_every_window_and_times_it(tmp_path):
         "last_blocks": 1,
         "n_layer": 30,
         "threads": 2,
-        "epochs": [[window], [window]],
+        "seed": 1,
+        "rounds": 1,
+        "train": [list(range(1000, 1100)), list(range(2000, 2120))],  # 220 tokens: one window an epoch
     }
     (tmp_path / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks.tuning_bare", str(tmp_path)],
+        [sys.executable, "-m", "benchmarks.tuning_loops", str(tmp_path)],
         capture_output=True,
         text=True,
         env=env,
@@ -32,5 +33,6 @@ def test_the_bare_loop_trains_every_window_and_times_it(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report["tokens"] == 2 * 256
-    assert report["seconds"] > 0 and report["tokens_per_second"] == report["tokens"] / report["seconds"]
+    assert report["duet"]["tokens"] == report["bare"]["tokens"] == 256
+    assert report["duet"]["seconds"] > 0 and report["bare"]["seconds"] > 0
+    assert set(report["rounds"][0]) == {"duet", "bare"}
