@@ -61,8 +61,10 @@ class TuneScreen(ModalScreen[str | None]):
     TuneScreen Horizontal { height: auto; margin: 0 0 1 0; }
     TuneScreen Label { padding: 0 1 0 0; }
     TuneScreen Input { border: none; height: 1; padding: 0 1; }
+    TuneScreen Input:focus { border: none; background: $boost; text-style: bold; }
     TuneScreen Select { height: 1; }
     TuneScreen SelectCurrent { border: none; height: 1; padding: 0 1; }
+    TuneScreen Select:focus > SelectCurrent { border: none; background: $boost; }
     TuneScreen #tune-data-kind { width: 32; }
     TuneScreen #tune-data { width: 1fr; }
     TuneScreen #tune-model { width: 1fr; }
@@ -255,6 +257,7 @@ class TuneScreen(ModalScreen[str | None]):
             for field in self.query("Input, Select"):
                 field.disabled = False
             self.planned = None  # the name is free again, but the next run is previewed first
+            self.query_one("#tune-name", Input).focus()
             return
         self.lineage = message.lineage
         self.say(f"saved tuned:{message.lineage.name}, {message.lineage.summary()} · {DONE_HINT}")
