@@ -18,6 +18,7 @@ from models.adapters import records_label
 from models.amplify.records import record_label
 from models.events import metrics_line
 from tui import shift_report
+from tui.run_summary import what_differed
 from tui.safe_text import neutralize
 
 # Inline text is never at the start of a line here, so list and heading markers need no escaping.
@@ -204,6 +205,18 @@ def _item_heading(item: dict, result: dict) -> str:
     return heading
 
 
+def _caveats(result: dict) -> list[str]:
+    """What the reader must know before comparing: the two panes' model families (set by duet run
+    from the loaded models) and, with --shift, what the lens can and cannot say across them."""
+    found = [result["caveat"]] if result.get("caveat") else []
+    for item in result["items"]:
+        for pane in item["panes"]:
+            lens = (pane.get("shift") or {}).get("caveat")
+            if lens and f"Lens: {lens}" not in found:
+                found.append(f"Lens: {lens}")
+    return found
+
+
 def run_markdown(result: dict) -> str:
     out = [
         f"# {md_inline(result['title'])}",
@@ -222,8 +235,11 @@ def run_markdown(result: dict) -> str:
     )
     out.append(f"- Results: {_results_text(result)}")
     out.append("")
-    for note in result.get("notes") or []:
-        out += [f"> **Note:** {md_inline(note)}", ""]
+    for label, notes in (("Note", result.get("notes") or []), ("Caveat", _caveats(result))):
+        out += [line for note in notes for line in (f"> **{label}:** {md_inline(note)}", "")]
+    differed = what_differed(result)
+    if differed:
+        out += ["## What differed", "", *(f"- {md_inline(line)}" for line in differed), ""]
     if result["items"]:
         out += ["## Summary", ""]
         out += _md_table(_SUMMARY_HEAD, [_summary_cells(r) for r in summarize([i["panes"] for i in result["items"]])])
@@ -312,9 +328,12 @@ def run_html(result: dict) -> str:
     )
     head.append(f"<li>Results: {h(_results_text(result))}</li>")
     head.append("</ul>")
-    for note in result.get("notes") or []:
-        head.append(f'<p class="note"><strong>Note:</strong> {h(note)}</p>')
+    for label, notes in (("Note", result.get("notes") or []), ("Caveat", _caveats(result))):
+        head.extend(f'<p class="note"><strong>{label}:</strong> {h(note)}</p>' for note in notes)
     body: list[str] = []
+    differed = what_differed(result)
+    if differed:
+        body += ["<h2>What differed</h2>", "<ul>", *(f"<li>{h(line)}</li>" for line in differed), "</ul>"]
     if result["items"]:
         body.append("<h2>Summary</h2>")
         body.append("<table><thead><tr>" + "".join(f"<th>{h(c)}</th>" for c in _SUMMARY_HEAD) + "</tr></thead><tbody>")

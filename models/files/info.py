@@ -68,7 +68,7 @@ def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
         path=str(header.path),
         label=label,
         architecture=arch,
-        name=_text(header.get("general.name")) or label,
+        name=readable_name(header) or label,
         size_label=_text(header.get("general.size_label")),
         quantization=quant,
         context_length=_positive_int(header.get(f"{arch}.context_length")),  # range-checked by gguf_checks
@@ -78,6 +78,21 @@ def model_info_from_header(header: GGUFHeader, label: str) -> ModelInfo:
         file_size=header.file_size,
         sliding_window=_positive_int(header.get(f"{arch}.attention.sliding_window")),
     )
+
+
+def readable_name(header: GGUFHeader) -> str | None:
+    """The model's name as a person would say it: general.name, unless the converter built it from
+    the fine-tune's run tag (SmolLM2's is "Smollm2 135M 8k Lc100K Mix1 Ep2", from general.finetune
+    "8k-lc100k-mix1-ep2"): then general.basename ("smollm2"; summary() adds the size label)."""
+    name = _text(header.get("general.name"))
+    basename, finetune = _text(header.get("general.basename")), _text(header.get("general.finetune"))
+    if name and basename and finetune and _squashed(finetune) in _squashed(name):
+        return basename
+    return name
+
+
+def _squashed(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
 
 
 def _positive_int(value) -> int | None:

@@ -7,6 +7,7 @@ import json
 import sys
 
 from models.adapters import adapter_records
+from models.files.describe import describe_pane
 from models.files.info import ModelInfo
 from models.pair import open_sessions
 from models.placement.records import gigabytes
@@ -48,7 +49,9 @@ def info(args: argparse.Namespace) -> int:
                 print(f"  error: {neutralize(error or 'the model did not load')}")
                 continue
             for key, value in (
-                describe(session.info) + describe_adapters(session) + describe_lineage(session.spec.source)
+                describe(session.info, session.spec.source)
+                + describe_adapters(session)
+                + describe_lineage(session.spec.source)
             ):
                 print(f"  {key:<16} {neutralize(str(value))}")
     failed = [(s, e) for s, e in results if e]
@@ -57,7 +60,14 @@ def info(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def describe(info: ModelInfo) -> list[tuple[str, str]]:
+def display_name(info: ModelInfo, source: str | None = None) -> str:
+    """The pane header's name (the label), then the catalog's title or the file's own name, size
+    and quantization: ``smollm2-135m-instruct · SmolLM2 135M Instruct (chat, Q4_1)``."""
+    title = describe_pane(source, info).title if source else info.summary()
+    return info.label if title in ("", info.label) else f"{info.label} · {title}"
+
+
+def describe(info: ModelInfo, source: str | None = None) -> list[tuple[str, str]]:
     if info.architecture == "remote":
         return [
             ("name", info.name),
@@ -66,7 +76,7 @@ def describe(info: ModelInfo) -> list[tuple[str, str]]:
         ]
     offload = "yes" if info.gpu_offload_supported else "no (CPU-only llama.cpp build)"
     return [
-        ("name", info.name),
+        ("name", display_name(info, source)),
         ("file", info.path),
         ("architecture", info.architecture),
         ("size", info.size_label or "?"),

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from models.errors import DuetError
+from models.files.describe import pair_caveat
+from models.lesson import LESSON_ROLE, with_lesson_pane
 from models.pair import PaneConfig, open_sessions
 from models.presets import Preset, resolve_prompts
 from models.prompts import MODE_NAMES
@@ -40,6 +42,10 @@ if TYPE_CHECKING:  # rich is imported only when a progress bar is shown
 # With --repeat > 1 and no --temperature, answers are sampled at this temperature (greedy decoding
 # at the default temperature 0 would give the same answer on every repeat, whatever the seed).
 REPEAT_TEMPERATURE = 0.7
+LESSON_ONLY_NOTE = (
+    "The aligned pane (the base model aligned by a prompt alone, no training) answers the lesson prompts "
+    "only (dog-lesson); --lesson runs it on every prompt."
+)
 REPORT_FORMATS = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
@@ -113,6 +119,9 @@ def run_command(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace, report_format: str, configs: list[PaneConfig], sampling: SamplingSettings) -> int:
     presets = resolve_prompts(args.prompts)
     sampling, notes = _repeat_sampling(args, sampling)
+    if any(p.lesson for p in presets) and not getattr(args, "lesson", False) and "base" in [c.role for c in configs]:
+        configs = with_lesson_pane(configs)  # dog-lesson is base raw | base aligned | chat; the rest skip it
+        notes.append(LESSON_ONLY_NOTE)
     jsonl, store = _open_outputs(args)
     outputs = _Outputs(_new_result(args, notes, sampling), jsonl, store)
     result = outputs.result
@@ -198,6 +207,8 @@ def _run_presets(
         for session in sessions:
             _wait_loaded(session)
         outputs.result["panes"] = [pane_meta(s) for s in sessions]
+        infos = {s.role: s.info for s in sessions}
+        outputs.result["caveat"] = pair_caveat(infos.get("base"), infos.get("chat"))  # two families, or None
         if outputs.store is not None:
             outputs.conversation = outputs.store.start_session_conversation(
                 sessions,
@@ -279,7 +290,9 @@ def _run_one(
     run_sampling = SamplingSettings(**{**preset_sampling.model_dump(), "seed": seed})
     futures: list[Future | None] = []
     adapter_errors: dict[str, str] = {}
-    for session, default_mode in zip(sessions, default_modes):
+    answering = [(s, m) for s, m in zip(sessions, default_modes) if not _sits_out(s, preset, args)]
+    sessions = [s for s, _ in answering]
+    for session, default_mode in answering:
         session.mode = getattr(args, f"{session.role}_mode", None) or preset.mode_for(session.role) or default_mode
         session.sampling = run_sampling
         session.clear()  # every prompt stands alone: chat mode must not see the previous ones
@@ -303,6 +316,11 @@ def _run_one(
     if args.shift:
         _add_shift(sessions, panes, _item(index, preset, repeat, seed, panes))
     return _item(index, preset, repeat, seed, panes)
+
+
+def _sits_out(session: PaneSession, preset: Preset, args: argparse.Namespace) -> bool:
+    """The aligned pane that a lesson preset brought (not --lesson) answers the lesson presets only."""
+    return session.role == LESSON_ROLE and not preset.lesson and not getattr(args, "lesson", False)
 
 
 def _use_adapters(session: PaneSession, preset: Preset, opened_with: tuple) -> str | None:
