@@ -88,8 +88,23 @@ def _key_names() -> frozenset[str]:
     names = {key.value.rpartition("+")[2] for key in keys.Keys}
     names |= set(keys.KEY_ALIASES) | {alias for aliases in keys.KEY_ALIASES.values() for alias in aliases}
     names |= set(keys.ASCII_KEY_NAMES.values()) | set(keys.KEY_NAME_REPLACEMENTS.values())
-    names |= {keys._character_to_key(chr(code)) for code in range(33, 127)}
+    names |= {_character_key(chr(code)) for code in range(33, 127)}
     return frozenset(name for name in names if not name.startswith("<"))
+
+
+def _character_key(character: str) -> str:
+    """The key name Textual gives a printable character (as its private ``_character_to_key``)."""
+    import unicodedata
+
+    from textual import keys
+
+    if character.isalnum():
+        return character
+    try:
+        name = unicodedata.name(character).lower().replace("-", "_").replace(" ", "_")
+    except ValueError:
+        name = keys.ASCII_KEY_NAMES.get(character, character)
+    return keys.KEY_NAME_REPLACEMENTS.get(name, name)
 
 
 def key_problem(keys_text: str) -> str | None:

@@ -351,3 +351,26 @@ def test_gpu_memory_and_history_ids_past_64_bits_are_one_line(tmp_path):
         for call in (lambda: store.get(huge), lambda: store.conversations(limit=huge), lambda: store.delete(huge)):
             with pytest.raises(DuetError, match="larger than any id"):
                 call()
+
+
+# -- 9. an invalid keymap is refused in one line, the defaults kept ------------------------------
+def test_every_key_duet_binds_is_a_key_and_bad_ones_are_named():
+    from textual.binding import Binding
+    from textual.dom import DOMNode
+
+    import tui.app  # noqa: F401 - loads every screen and widget class, with their bindings
+    from tui.config import binding_ids, checked_keymap, key_problem
+
+    stack, keys = [DOMNode], []
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        keys += [b.key for b in vars(cls).get("BINDINGS", []) if isinstance(b, Binding)]
+    assert keys and [k for k in keys if key_problem(k)] == []  # nothing Duet or Textual binds is refused
+    ids = binding_ids()
+    assert {"cycle_mode", "presets", "quit"} <= ids
+    kept, line = checked_keymap({"cycle_mode": "not a key!!", "nope": "f9", "inspect": " f11 , ctrl+e "}, ids)
+    assert kept == {"inspect": "f11,ctrl+e"}
+    assert line is not None and "\n" not in line
+    assert "cycle_mode = 'not a key!!': 'not a key!!' is not a key" in line and "'nope' is not a binding" in line
+    assert checked_keymap({"cycle_mode": "f2,ctrl+o"}, ids) == ({"cycle_mode": "f2,ctrl+o"}, None)
