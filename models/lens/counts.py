@@ -4,11 +4,14 @@ The status line counts the tokens the model generated (models/engines/llama/engi
 every sampled token but the end-of-generation one, which ends the loop before it is counted). The
 lens shows fewer or more entries for three reasons, each measured on the embedded pairs:
 
-- a stop string: the token that completes it (and any held back with it) is counted by the status
-  line but cut from the answer, so it is not scored (aligned mode's stops: 86 generated, 85 shown);
+- a stop string: the tokens that complete it (and any held back with it) are counted by the status
+  line but cut from the answer, so they are not scored (SmolLM2 in aligned mode, "What is the
+  capital of France?": 11 generated, 8 shown, the 3 of its stop string cut);
 - byte-level tokens: a character made of several tokens (an emoji, a CJK character) is one entry;
 - re-tokenized: the scoring model has another vocabulary (Gemma scoring SmolLM2), so the answer is
-  cut into the scoring model's tokens (a 96-token SmolLM2 answer is 103-112 Gemma tokens).
+  cut into the scoring model's tokens (96-token Gemma answers are 103 to 112 SmolLM2 tokens), or a
+  stop string cut through a token and the text was tokenized again (Gemma in aligned mode on the
+  dog prompt: 6 generated, 4 shown).
 """
 
 from __future__ import annotations
@@ -23,10 +26,13 @@ def count_note(result: ShiftResult, generated: int, kept_ids: tuple[int, ...] | 
     if result.retokenized:
         if shown == generated:
             return None
-        return (
-            f"{shown} tokens here, {generated} in the status line: the answer was cut into the scoring "
-            "model's own tokens (another vocabulary)"
+        why = (
+            "the answer was cut into the scoring model's own tokens (another vocabulary)"
+            if result.same_vocabulary is not True
+            else "a stop string cut through a token, so the answer's text was tokenized again "
+            "(the stop string's tokens are not scored)"
         )
+        return f"{shown} tokens here, {generated} in the status line: {why}"
     scored = len(kept_ids) if kept_ids is not None else shown
     reasons = []
     if generated > scored:

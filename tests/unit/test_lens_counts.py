@@ -4,9 +4,9 @@ from models.lens.counts import count_note
 from models.lens.shift import ShiftResult, TokenScore
 
 
-def result(texts: list[tuple[str, int | None]], retokenized: bool = False) -> ShiftResult:
+def result(texts: list[tuple[str, int | None]], retokenized: bool = False, same: bool | None = False) -> ShiftResult:
     tokens = tuple(TokenScore(text, token_id, rank=1, p=0.5) for text, token_id in texts)
-    return ShiftResult("scorer", "raw", tokens, retokenized=retokenized)
+    return ShiftResult("scorer", "raw", tokens, retokenized=retokenized, same_vocabulary=same)
 
 
 def test_equal_counts_need_no_line():
@@ -36,3 +36,8 @@ def test_a_retokenized_answer_says_it_was_cut_into_the_scorers_tokens():
     assert note is not None and note.startswith("3 tokens here, 2 in the status line: ")
     assert "scoring model's own tokens" in note
     assert count_note(result([("a", 5), ("b", 6)], retokenized=True), generated=2, kept_ids=None) is None
+
+
+def test_a_retokenized_answer_of_the_same_vocabulary_blames_the_stop_string():
+    note = count_note(result([("a", 5), ("b", 6)], retokenized=True, same=True), generated=4, kept_ids=None)
+    assert note is not None and "a stop string cut through a token" in note and "another vocabulary" not in note
