@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
     from benchmarks.aligned_ttft import timed_figure
+    from benchmarks.amplify import figure as amplify_figure
     from benchmarks.figures import run_all
     from benchmarks.quit_latency import quit_latency
     from benchmarks.tune_keypress import tune_keypress
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     results.append(quit_latency(2 if args.quick else 5, tempfile.mkdtemp(prefix="duet-bench-")))  # 12. ctrl+q
     results.append(tune_keypress(20 if args.quick else 60))  # 16 (tuning). keys while a fine-tune trains
     results.extend(tuning_figures(args.quick))  # issue 24's 12-14: training speed, duet tune --lesson, the effect
+    results.append(amplify_figure(args.quick))  # 15. the amplified pane vs a bare two-context lockstep loop
     print(
         f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
         f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}"
