@@ -29,7 +29,7 @@ from tui.config import DuetConfig, binding_ids, checked_keymap, load_config, pre
 from tui.lens_actions import LensActions
 from tui.lesson_actions import LessonActions
 from tui.main_screen import MainScreen
-from tui.pane_actions import PANE_READING_ACTIONS, PaneActions
+from tui.pane_actions import PaneActions
 from tui.preset_actions import PresetActions, preset_help
 from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
 from tui.safe_app import SafeTextApp
@@ -40,7 +40,6 @@ from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.models import ModelsChoice, ModelsScreen
 from tui.screens.settings import SettingsScreen
 from tui.tune_actions import TuneActions
-from tui.widgets.key_burst import key_text
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
@@ -466,11 +465,6 @@ class DuetApp(
     def get_default_screen(self) -> Screen:
         return MainScreen(id="_default")
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in PANE_READING_ACTIONS and len(self.screen_stack) > 1:
-            return False  # on a modal screen PageUp and the rest are that screen's own
-        return True
-
     async def on_event(self, event: events.Event) -> None:
         # Every key reaches the prompt box first: a paste typed as keystrokes is collected there
         # rather than routed through Textual one key at a time (tui/widgets/key_burst.py).
@@ -481,20 +475,6 @@ class DuetApp(
             if isinstance(focused, PromptInput) and focused.intercept(event):
                 return
         await super().on_event(event)
-
-    def _early_key(self, event: events.Key) -> bool:
-        """Text typed on the main screen while the prompt box lacks the focus (before the first
-        paint, which comes a second or more after the command; after a click elsewhere): typed
-        into the box, not dropped."""
-        if event.key == "enter" or key_text(event) is None:
-            return False
-        found = self.screen.query(PromptInput) if self.screen.is_attached else None
-        if not found:
-            self._keys_before_paint.append(event)  # the box is not there yet: on_mount types them
-            return True
-        prompt = found.first()
-        prompt.focus()
-        return prompt.intercept(event)
 
     async def on_unmount(self) -> None:
         close_sessions(self.sessions.values(), CLOSE_TIMEOUT_S)  # a load still running is abandoned

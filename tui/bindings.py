@@ -7,14 +7,14 @@ says what each does, by id, and config.toml remaps them by id).
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 PRESET_KEYS = 9  # alt+1 .. alt+9
 
 # ctrl+ bindings take priority: the prompt box (a TextArea) would otherwise swallow ctrl+w/x/y.
 # The footer shows them in this order (MainScreen.active_bindings) and cuts what does not fit
 # at the right: F1 comes first, then what a reader needs most.
-APP_BINDINGS: list[Binding] = [
+APP_BINDINGS: list[BindingType] = [
     Binding("f1", "help", "Help", id="help", priority=True),
     Binding("escape", "stop_all", "Stop", id="stop_all"),
     Binding("f4", "presets", "Presets", id="presets", key_display="f4/alt+1-9"),

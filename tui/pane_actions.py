@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 
+from textual import events
 from textual.app import App
 
 from tui.widgets.answer import PLAIN
+from tui.widgets.key_burst import key_text
 from tui.widgets.pane import ChatPane
+from tui.widgets.prompt_input import PromptInput
 
 TMUX_HINT = (
     "In tmux the clipboard only gets it with `set -g set-clipboard on` in ~/.tmux.conf; "
@@ -26,10 +29,30 @@ class PaneActions(App):
     """Mixed into DuetApp, which provides the panes."""
 
     _tmux_hint_shown = False
+    _keys_before_paint: list[events.Key]  # DuetApp's: typed into the box on mount
 
     @property
     def active_pane(self) -> ChatPane:  # DuetApp's
         raise NotImplementedError
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in PANE_READING_ACTIONS and len(self.screen_stack) > 1:
+            return False  # on a modal screen PageUp and the rest are that screen's own
+        return True
+
+    def _early_key(self, event: events.Key) -> bool:
+        """Text typed on the main screen while the prompt box lacks the focus (before the first
+        paint, which comes a second or more after the command; after a click elsewhere): typed
+        into the box, not dropped."""
+        if event.key == "enter" or key_text(event) is None:
+            return False
+        found = self.screen.query(PromptInput) if self.screen.is_attached else None
+        if not found:
+            self._keys_before_paint.append(event)  # the box is not there yet: on_mount types them
+            return True
+        prompt = found.first()
+        prompt.focus()
+        return prompt.intercept(event)
 
     def action_page(self, direction: int) -> None:
         """PageUp / PageDown: a page of the active pane, whatever has the focus."""
@@ -53,7 +76,9 @@ class PaneActions(App):
             self.notify(f"{pane.role} pane: ctrl+y copies the last answer", timeout=2)
         else:
             number = pane.answers.index(selected) + 1
-            self.notify(f"{pane.role} pane: answer {number} of {len(pane.answers)} selected (ctrl+y copies it)", timeout=3)
+            self.notify(
+                f"{pane.role} pane: answer {number} of {len(pane.answers)} selected (ctrl+y copies it)", timeout=3
+            )
 
     def action_copy_answer(self) -> None:
         pane = self.active_pane

@@ -223,7 +223,7 @@ async def test_presets_can_keep_the_conversation_when_the_user_says_so(isolated_
         await wait_until(pilot, lambda: loaded(app))
         for number in (1, 2):
             await pilot.press(f"alt+{number}")
-            await wait_until(pilot, lambda: idle(app) and len(app.sessions["chat"].turns) == number)
+            await wait_until(pilot, lambda n=number: idle(app) and len(app.sessions["chat"].turns) == n)
         assert [t.prompt for t in app.sessions["chat"].turns] == [app.presets[0].text, app.presets[1].text]
         await pilot.press("f5")  # and F5 turns it back on for this session
         from textual.widgets import Checkbox
@@ -397,3 +397,29 @@ async def test_copy_says_what_it_did_and_any_answer_can_be_selected(monkeypatch)
         await pilot.press("ctrl+y")
         assert copied == ["answer 2", "answer 1", "answer 2"]
         assert sum("set-clipboard on" in n.message for n in app._notifications) == 1  # once
+
+
+async def test_a_presets_answers_do_not_depend_on_the_presets_before_it():
+    """The real pair, greedy: preset 3 after presets 2 and 6 answers as preset 3 alone does (no shared
+    history, no inst mode left behind), so the README's reference answers come back without ctrl+l."""
+    real = [
+        PaneConfig("base", ModelSpec(source="embedded:gemma-3-270m"), "raw"),
+        PaneConfig("chat", ModelSpec(source="embedded:smollm2-135m-instruct"), "chat"),
+    ]
+
+    async def answers_after(*numbers: int) -> dict[str, str]:
+        app = DuetApp(real, SamplingSettings(max_tokens=16))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: loaded(app), 120)
+            for number in numbers:
+                await pilot.press(f"alt+{number}")
+                expected = app.presets[number - 1].text
+
+                def done(expected=expected):
+                    return idle(app) and all(s.turns and s.turns[-1].prompt == expected for s in app.sessions.values())
+
+                await wait_until(pilot, done, 120, f"preset {number} answered")
+            return {role: session.turns[-1].text for role, session in app.sessions.items()}
+
+    alone = await answers_after(3)
+    assert await answers_after(2, 6, 3) == alone
