@@ -257,7 +257,7 @@ async def test_a_user_mode_change_is_not_undone_by_the_next_preset():
 async def test_the_prompt_box_has_the_focus_after_every_screen(keys):
     app = scripted_app({"base": "b", "chat": "c"})
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: loaded(app))
+        await wait_until(pilot, lambda: loaded(app) and app.history is not None)  # F6 needs the history open
         await pilot.press(keys[0])
         await wait_until(pilot, lambda: len(app.screen_stack) > 1, 10, f"{keys[0]} opened a screen")
         await pilot.press(keys[1])

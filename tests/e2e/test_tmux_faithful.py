@@ -1,6 +1,6 @@
 """The real app in tmux at 80x24, as a person uses it: a server pane streams many known lines and
 its last line is on screen when the answer ends (the pane followed it), every line its own;
-alt+digit fires a preset and a message may start with a digit."""
+keys typed before the first paint are kept, alt+digit fires a preset and a digit is text."""
 
 import os
 import shutil
@@ -44,8 +44,10 @@ def test_a_server_pane_streams_to_its_last_line_at_80x24(tmp_path, server):
     command = f"env -u COLUMNS -u LINES {env} {sys.executable} -m tui.cli {args}; echo $? > {status}; sleep 30"
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(ROOT), command)
     try:
+        time.sleep(0.3)
+        tmux("send-keys", "-t", session, "-l", "2 + ")  # typed long before the first paint: kept
         wait_for(session, lambda s: s.count("ready") >= 2)
-        tmux("send-keys", "-t", session, "-l", "2 + 2 = ?")
+        tmux("send-keys", "-t", session, "-l", "2 = ?")
         tmux("send-keys", "-t", session, "Enter")  # right behind the fast input: it sends
         screen = wait_for(session, lambda s: s.count("■ TTFT") >= 2, timeout=60)
         assert "› 2 + 2 = ?" in screen and "Mars" not in screen  # a digit first is text, not a preset
