@@ -13,10 +13,10 @@ import os
 import shutil
 from pathlib import Path
 
-import platformdirs
 from pydantic import ValidationError
 
 from models.errors import DuetError
+from models.store.paths import data_dir
 from models.tuning.lineage import LINEAGE_FILE, Lineage
 from models.tuning.settings import NAME_PATTERN
 
@@ -26,12 +26,7 @@ _ACTIVE: set[Path] = set()  # this process's fine-tunes in progress: never lefto
 
 
 def tuned_dir() -> Path:
-    """DATA_DIR/tuned: DUET_DATA_DIR or the platform's user data dir, as models/store/history.py
-    finds it (not imported from there: the history's records import the session, which resolves
-    tuned: sources through this module)."""
-    override = os.environ.get("DUET_DATA_DIR")
-    root = Path(override).expanduser() if override else Path(platformdirs.user_data_dir("duet"))
-    return root / "tuned"
+    return data_dir() / "tuned"
 
 
 def _folder(name: str) -> Path:
