@@ -100,6 +100,7 @@ class DuetApp(
         self.last_preset: Preset | None = None
         self.active_index = len(panes) - 1
         self.history = history
+        self._history_opening = history is None  # opened off the loop after mount (_open_history)
         self.conversation_id: int | None = None
         self._resume = resume
         self._keys_before_paint: list[events.Key] = []
@@ -147,6 +148,8 @@ class DuetApp(
             except DuetError as err:
                 self.notify(f"{err} (conversations will not be saved)", severity="error", timeout=10)
                 return
+            finally:
+                self._history_opening = False
         if self.history.read_only:  # listed and reopened from, never written: said once, here
             self.notify(self.history.read_only_note, severity="warning", timeout=10)
         if self.history.set_aside:
@@ -245,6 +248,8 @@ class DuetApp(
         """Save the turn once every pane has finished (stopped and failed answers included)."""
         turns = [await asyncio.wrap_future(f) for f in futures]
         self.run_worker(self.lens_after_turn())
+        while self._history_opening:  # a turn that ends before the history is open is kept for it
+            await asyncio.sleep(0.02)
         if self.history is None or self.history.read_only:
             return
         sessions, wanted = [self.sessions[p.role] for p in self.panes], self.conversation_id
@@ -309,6 +314,9 @@ class DuetApp(
 
     def action_history(self) -> None:
         if len(self.screen_stack) > 1:
+            return
+        if self.history is None and self._history_opening:  # F6 in the first moment: open it when ready
+            self.set_timer(0.05, self.action_history)
             return
         if self.history is None:
             self.notify("History is not available (see the earlier error).", severity="warning")
