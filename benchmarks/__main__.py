@@ -59,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     results = run_all(args.quick)
     results.append(timed_figure(args.quick))  # 11. aligned mode's cached prefix
-    results.append(quit_latency(2 if args.quick else 5, tempfile.mkdtemp(prefix="duet-bench-")))  # 12. ctrl+q
-    results.append(tune_keypress(20 if args.quick else 60))  # 16 (tuning). keys while a fine-tune trains
+    results.append(quit_latency(2 if args.quick else 5, tempfile.mkdtemp(prefix="duet-bench-")))  # 17. ctrl+q
+    results.append(tune_keypress(20 if args.quick else 60))  # 16. keys while a fine-tune trains
     results.extend(tuning_figures(args.quick))  # issue 24's 12-14: training speed, duet tune --lesson, the effect
     results.append(amplify_figure(args.quick))  # 15. the amplified pane vs a bare two-context lockstep loop
     print(

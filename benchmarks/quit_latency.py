@@ -1,4 +1,4 @@
-"""Figure 12: quit while both panes stream, from ctrl+q to the end of the process, against bare
+"""Figure 17: quit while both panes stream, from ctrl+q to the end of the process, against bare
 llama-cpp-python ending a process that streams from the same pair, each in a fresh child process.
 
 The tmux tests assert that ctrl+q quits (tests/e2e/test_tmux_hostile.py); how fast is measured
@@ -105,7 +105,7 @@ def quit_latency(repeats: int, data_dir: str) -> dict:
     duet, bare = interleave(repeats, lambda: _child(_DUET, data_dir), lambda: _child(_BARE, data_dir))
     d, b = median(duet), median(bare)
     return figure_result(
-        "12. quit while both panes stream, to the process's end",
+        "17. quit while both panes stream, to the process's end",
         d,
         b,
         ratio(d, b),

@@ -1,4 +1,4 @@
-"""Figure 16 (tuning): keypress-to-document latency p95 in the app while a fine-tune trains (the idle app as
+"""Figure 16: keypress-to-document latency p95 in the app while a fine-tune trains (the idle app as
 bare), in the style of figure 5.
 
 The fine-tune is the Tune screen's: the lesson set on the embedded SmolLM2, every block, planned
@@ -129,7 +129,7 @@ def tune_keypress(keys: int = 60, data_dir: str | None = None) -> dict:
             os.environ["DUET_DATA_DIR"] = saved
     p95_busy, p95_idle = percentile(busy, 95) * 1000, percentile(idle, 95) * 1000
     return figure_result(
-        "16 (tuning). keypress-to-document latency p95 while a fine-tune trains (idle app as bare)",
+        "16. keypress-to-document latency p95 while a fine-tune trains (idle app as bare)",
         p95_busy,
         p95_idle,
         ratio(p95_busy, p95_idle),

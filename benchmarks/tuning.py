@@ -119,7 +119,7 @@ def throughput_figure(main: dict, rounds: int) -> dict:
     bare = loops["bare"]["tokens"] / loops["bare"]["seconds"]
     value = ratio(duet, bare)
     return figure_result(
-        f"12 (tuning). training tokens/s: duet tune's loop vs a bare llama_opt_epoch loop ({lineage['settings']['blocks']} blocks)",
+        f"12. training tokens/s: duet tune's loop vs a bare llama_opt_epoch loop ({lineage['settings']['blocks']} blocks)",
         duet,
         bare,
         value,
@@ -146,7 +146,7 @@ def end_to_end_figure(runs: dict) -> dict:
     }
     ok = first["wall_s"] <= MAX_WALL_S and first["peak_rss"] <= MAX_RSS
     return figure_result(
-        "13 (tuning). duet tune --lesson end to end (wall; bare: the issue's 3 min target)",
+        "13. duet tune --lesson end to end (wall; bare: the issue's 3 min target)",
         first["wall_s"],
         MAX_WALL_S,
         ratio(first["wall_s"], MAX_WALL_S),
@@ -167,7 +167,7 @@ def effect_figure(main: dict, data_dir: str) -> dict:
     loss_after = lineage["epochs"][-1]["held_out_loss"]
     named = "Sharon" in after[PROBES[0]]
     return figure_result(
-        "14 (tuning). held-out answer loss after vs before, and the probes' greedy answers",
+        "14. held-out answer loss after vs before, and the probes' greedy answers",
         loss_after,
         loss_before,
         ratio(loss_after, loss_before),

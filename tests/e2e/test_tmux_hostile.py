@@ -42,7 +42,7 @@ def seconds_until(session: str, condition, timeout: float = 5.0) -> float:
 
 def quit_within(session: str, status, limit: float | None = 2.0) -> None:
     """ctrl+q ends the app with status 0; ``limit``: within that many seconds (None: only that it
-    quits, within a deadline for a hang; the quit latency is benchmark figure 12, not a test's)."""
+    quits, within a deadline for a hang; the quit latency is benchmark figure 17, not a test's)."""
     tmux("send-keys", "-t", session, "C-q")
     started = time.monotonic()
     deadline = 10 if limit is not None else 60
