@@ -259,7 +259,9 @@ async def test_app_with_a_remote_third_pane_at_120_columns(server, tmp_path, mon
         third = app.pane("third")
         assert third.load_error is None
         header = str(third.query_one(".pane-header", Static).render())
-        assert "THIRD" in header and "server" in header and "mode chat" in header
+        # At 38 columns the role, mode and view stay; the model label says it is at a server ("@ host").
+        assert "THIRD" in header and " @ " in header and "mode chat" in header
+        assert third.info.placement == "server"
         assert not app.query_one("#panes").has_class("-stacked")
         assert all(p.size.width >= 38 for p in app.panes)
         app.query_one(PromptInput).text = "The capital of France is"
