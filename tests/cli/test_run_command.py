@@ -123,6 +123,7 @@ def test_repeat_samples_with_different_seeds(tmp_path):
     [
         (("builtin", "--report", "r.pdf"), 2, "must be a .md or .html file"),
         (("builtin", "--report", "r.md", "--repeat", "0"), 2, "repeat"),
+        (("builtin", "--report", "r.md", "--repeat", "100000000"), 2, "give 1 to 1000"),
         (("nope.toml", "--report", "r.md"), 1, "presets file nope.toml does not exist"),
         (("builtin", "--report", "/nonexistent-dir/r.md"), 1, "does not exist"),
     ],

@@ -100,9 +100,14 @@ def register(subparsers) -> None:
     run.set_defaults(func=run_command)
 
 
+MAX_REPEAT = 1000  # a run that long is days of answers on a laptop: more is a typo, not a plan
+
+
 def run_command(args: argparse.Namespace) -> int:
-    if args.repeat < 1:
-        raise UsageError("invalid repeat: must be at least 1")
+    if not 1 <= args.repeat <= MAX_REPEAT:
+        raise UsageError(
+            f"invalid repeat {args.repeat}: give 1 to {MAX_REPEAT} (every repeat is a full answer per prompt)"
+        )
     report_format = REPORT_FORMATS.get(Path(args.report).suffix.lower())
     if report_format is None:
         raise UsageError(f"the report must be a .md or .html file, not '{args.report}'")

@@ -27,7 +27,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 
 from models.errors import Cancelled, DuetError, first_field_error
 from models.tuning import Lineage, TunePlan, TuneProgress, TuneSettings, plan, run_tune
-from tui.safe_text import neutralize
+from tui.safe_text import markup_safe, neutralize
 from tui.screens.modal_css import MODAL_CSS
 from tui.screens.tune_view import PHASES, curves_of, plan_text, progress_line
 from tui.widgets.loss_curve import Curves, LossCurve
@@ -112,7 +112,7 @@ class TuneScreen(ModalScreen[str | None]):
                 yield Input(placeholder="path to a .jsonl: chat messages, alpaca or prompt/completion", id="tune-data")
             with Horizontal():
                 yield Label("model")
-                choices = [(f"{p.role} pane: {p.source}", p.role) for p in self.panes.values()]
+                choices = [(markup_safe(f"{p.role} pane: {p.source}"), p.role) for p in self.panes.values()]
                 yield Select(choices, value=self.active_role, allow_blank=False, id="tune-model")
                 yield Label("name")
                 yield Input("sharon", id="tune-name")
