@@ -90,6 +90,10 @@ async def test_f10_opens_the_screen_with_the_lesson_sets_preview_and_esc_closes_
         assert screen.planned is not None
         answer = "".join(t for t, is_answer in screen.planned.first_example.segments if is_answer)
         assert answer.strip() and answer in shown  # the trained answer is shown, and marked
+        epochs = screen.query_one("#tune-epochs", Input)
+        assert epochs.value == "5" and screen.planned.settings.epochs == 5  # the lesson's own default
+        screen.query_one("#tune-data-kind", Select).value = "file"
+        await wait_until(pilot, lambda: epochs.value == "8", 5, "a data file's default epochs")
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, TuneScreen), 5, "screen closed")
         assert isinstance(app.focused, PromptInput)

@@ -27,6 +27,7 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 
 from models.errors import Cancelled, DuetError, first_field_error
 from models.tuning import Lineage, TunePlan, TuneProgress, TuneSettings, plan, run_tune
+from models.tuning.settings import LESSON_EPOCHS
 from tui.safe_text import markup_safe, neutralize
 from tui.screens.modal_css import MODAL_CSS
 from tui.screens.tune_view import PHASES, curves_of, plan_text, progress_line
@@ -120,7 +121,10 @@ class TuneScreen(ModalScreen[str | None]):
                 defaults = TuneSettings.model_fields
                 for field, label in SETTING_FIELDS:
                     yield Label(label)
-                    yield Input(str(defaults[field].default), id=f"tune-{field}", classes="setting")
+                    value = (
+                        LESSON_EPOCHS if field == "epochs" else defaults[field].default
+                    )  # the lesson is chosen first
+                    yield Input(str(value), id=f"tune-{field}", classes="setting")
             yield Static(Text(HINT), id="tune-message", classes="hint")
             with VerticalScroll(id="tune-preview"):
                 yield Static(id="tune-preview-text")
@@ -145,7 +149,13 @@ class TuneScreen(ModalScreen[str | None]):
         return str(self.query_one("#tune-message", Static).render())
 
     @on(Select.Changed)
-    def _choice_changed(self) -> None:
+    def _choice_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "tune-data-kind":  # each data kind's own default, unless the user typed one
+            epochs = self.query_one("#tune-epochs", Input)
+            defaults = {str(LESSON_EPOCHS), str(TuneSettings.model_fields["epochs"].default)}
+            if epochs.value in defaults:
+                lesson = event.value == LESSON
+                epochs.value = str(LESSON_EPOCHS if lesson else TuneSettings.model_fields["epochs"].default)
         if self.is_mounted and self.cancel is None and self.lineage is None:
             self.action_preview()
 
