@@ -90,3 +90,14 @@ class ThreadBudget:
 
 # One process, one machine: every engine in it draws on the same cores.
 CPU_BUDGET = ThreadBudget()
+
+
+@contextmanager
+def cores_for(lease: Lease | None, fixed: int | None = None) -> Iterator[Lease]:
+    """The caller's share of the cores (``lease``), or one claimed from CPU_BUDGET for a caller that
+    gave none (``fixed``: a pinned --threads N). Every local engine's calls go through this."""
+    if lease is not None:
+        yield lease
+        return
+    with CPU_BUDGET.generating(fixed) as own:
+        yield own

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 from models.amplify.mix import StepPush, combine, push_of
 from models.amplify.pairing import base_name, base_spec, check_pair, check_vocabularies, shares_file, tuned_spec
@@ -37,7 +37,7 @@ from models.lens.grouping import piece_text
 from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, PromptMode
 from models.settings import AMPLIFY_MAX, AMPLIFY_MIN, AdapterSpec, SamplingSettings, default_threads_per_model
-from models.threads import CPU_BUDGET, Lease
+from models.threads import Lease, cores_for
 
 
 class AmplifiedEngine(Engine):
@@ -117,13 +117,9 @@ class AmplifiedEngine(Engine):
         return self._tuned.render(mode, text, context, sampling, cancel)
 
     # -- cores -----------------------------------------------------------------------------------
-    @contextmanager
-    def _cores(self, lease: Lease | None) -> Iterator[Lease]:
-        if lease is not None:
-            yield lease
-            return
-        with CPU_BUDGET.generating(self.spec.n_threads) as own:
-            yield own
+    def _cores(self, lease: Lease | None) -> AbstractContextManager[Lease]:
+        """The caller's share of the cores, or one claimed here for a caller that gave none."""
+        return cores_for(lease, self.spec.n_threads)
 
     def _apply_threads(self, lease: Lease) -> None:
         threads = lease.threads_if_changed()

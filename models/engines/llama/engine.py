@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import threading
 from collections.abc import Generator, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ from models.placement.panes import layers_for_load
 from models.placement.shape import shape_from_header
 from models.prompts import ChatRenderer, Exchange, PromptMode, get_mode
 from models.settings import DEFAULT_SEED, AdapterSpec, SamplingSettings, default_threads_per_model
-from models.threads import CPU_BUDGET, Lease
+from models.threads import CPU_BUDGET, Lease, cores_for
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -187,14 +187,9 @@ class LlamaEngine(Engine):
         return self._abort.on(cancel)
 
     # -- cores ---------------------------------------------------------------------------------
-    @contextmanager
-    def _cores(self, lease: Lease | None) -> Iterator[Lease]:
+    def _cores(self, lease: Lease | None) -> AbstractContextManager[Lease]:
         """The caller's share of the cores, or one claimed here for a caller that gave none."""
-        if lease is not None:
-            yield lease
-            return
-        with CPU_BUDGET.generating(self.spec.n_threads) as own:
-            yield own
+        return cores_for(lease, self.spec.n_threads)
 
     def _apply_threads(self, lease: Lease) -> None:
         threads = lease.threads_if_changed()
