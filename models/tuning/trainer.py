@@ -26,6 +26,9 @@ import models.tuning.opt_api as opt_api
 from models.tuning.estimate import trained
 
 
+_SCORING_UBATCH = 64
+
+
 class Stopped(Exception):
     """The parent asked the child to stop (Esc, Ctrl+C, or the parent is gone)."""
 
@@ -73,6 +76,10 @@ class Training:
         params.flash_attn_type = low.LLAMA_FLASH_ATTN_TYPE_DISABLED
         if training:
             params.type_k = params.type_v = 0  # GGML_TYPE_F32
+        else:
+            # Scoring needs no n_ctx = n_ubatch: smaller micro-batches keep its compute buffer
+            # (and the training child's peak, figure 13) small.
+            params.n_ubatch = min(n_ctx, _SCORING_UBATCH)
         ctx = low.llama_init_from_model(self.model, params)
         if not ctx:
             raise RuntimeError("llama.cpp could not create a context for training")
@@ -129,35 +136,53 @@ class Training:
             for example in examples:
                 low.llama_memory_clear(low.llama_get_memory(self.eval_ctx), True)
                 tokens = example.tokens[: self.context]
+                # logits only where the next token is an answer token: all 256 rows of a
+                # 49,152-token vocabulary would be 50 MB of output buffer for a few answer rows
+                scored = [i for i in range(1, len(tokens)) if example.answer[i]]
+                wanted = {i - 1 for i in scored}
                 for i, token in enumerate(tokens):
                     batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, i, 1
-                    batch.seq_id[i][0], batch.logits[i] = 0, True
+                    batch.seq_id[i][0], batch.logits[i] = 0, i in wanted
                 batch.n_tokens = len(tokens)
+                if not scored:
+                    continue
                 if low.llama_decode(self.eval_ctx, batch) != 0:
                     raise RuntimeError("llama.cpp could not score a held-out example")
-                logits = np.ctypeslib.as_array(low.llama_get_logits(self.eval_ctx), shape=(len(tokens), self.n_vocab))
-                for i in range(1, len(tokens)):
-                    if example.answer[i]:
-                        row = logits[i - 1].astype(np.float64)
-                        top = row.max()
-                        total += top + math.log(np.exp(row - top).sum()) - row[tokens[i]]
-                        count += 1
+                for i in scored:
+                    pointer = low.llama_get_logits_ith(self.eval_ctx, i - 1)
+                    row = np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).astype(np.float64)
+                    top = row.max()
+                    total += top + math.log(np.exp(row - top).sum()) - row[tokens[i]]
+                    count += 1
         finally:
             low.llama_batch_free(batch)
         return total / count if count else None
 
     def save(self, path: Path) -> None:
+        """Write the trained weights. The contexts go first: the optimizer's gradients and AdamW
+        moments (three times the trained weights) are not needed to save, and freeing them keeps
+        them from adding to whatever llama.cpp's writer holds (figure 13's peak)."""
+        self._free_contexts()
         self.low.llama_model_save_to_file(self.model, str(path).encode())
 
-    def close(self) -> None:
+    def _free_contexts(self) -> None:
         api, low = self.api, self.low
         if getattr(self, "result", None):
             api.result_free(self.result)
+            self.result = None
         if getattr(self, "dataset", None):
             api.dataset_free(self.dataset)
-        for ctx in (self.eval_ctx, self.ctx):
-            low.llama_free(ctx)
-        low.llama_model_free(self.model)
+            self.dataset = None
+        for name in ("eval_ctx", "ctx"):
+            if getattr(self, name, None):
+                low.llama_free(getattr(self, name))
+                setattr(self, name, None)
+
+    def close(self) -> None:
+        self._free_contexts()
+        if self.model:
+            self.low.llama_model_free(self.model)
+            self.model = None
 
 
 def windows(examples: Sequence[Sequence[int]], context: int, seed: int, epoch: int) -> Iterator[list[int]]:
