@@ -172,3 +172,32 @@ def test_pairs_that_cannot_be_amplified_are_refused_in_one_line(spec, reason):
         assert session.load_error is not None and "\n" not in session.load_error
     finally:
         session.close()
+
+
+def prompt_of(session: PaneSession, tokens: int) -> str:
+    """A chat prompt that renders to at least ``tokens`` tokens on the amplified pane's model."""
+    sentence, count = "The sea is wide and the ships on it are slow.", 10
+    while True:
+        text = " ".join([sentence] * count) + " What is the sea like?"
+        rendered = session._engine.render(get_mode("chat"), text, [], SHORT)
+        if rendered.token_count >= tokens:
+            return text
+        count += max(1, (tokens - rendered.token_count) // 12)
+
+
+def test_the_second_context_grows_with_the_conversation_and_answers_the_same(panes):
+    """The base side's context opens at 512 tokens (its KV cache is paid as the conversation
+    grows, figure 15); a longer prompt grows it before it is evaluated (a = -1 is still the
+    base model token for token), and an answer that runs past its size grows it mid-answer:
+    the held tokens are evaluated again in the bigger context and the tuned side is untouched."""
+    engine = panes["amplified"]._engine
+    assert 0 < engine._own_size <= 1024
+    long = prompt_of(panes["amplified"], 600)
+    at(panes["amplified"], -1.0)
+    assert answer(panes["amplified"], long).token_ids == answer(panes["base"], long).token_ids
+    assert engine._own_size == 1024
+    across = prompt_of(panes["amplified"], 1024 - 4)  # its answer crosses 1024 tokens
+    at(panes["amplified"], 0.0)
+    zero = answer(panes["amplified"], across)
+    assert engine._own_size == 2048
+    assert zero.metrics.tokens > 4 and zero.token_ids == answer(panes["tuned"], across).token_ids

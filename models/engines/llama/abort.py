@@ -51,7 +51,13 @@ class AbortSwitch:
         else:  # pragma: no cover - every supported platform has a libc
             self._callback = lib.ggml_abort_callback(lambda _data: self._flag.raw[0] == 1)
             data = ctypes.c_void_p(0)
-        lib.llama_set_abort_callback(ctx, self._callback, data)  # the callback object stays referenced
+        self._data = data
+        self.attach(lib, ctx)
+
+    def attach(self, lib, ctx) -> None:
+        """Wire this switch's callback and flag to ``ctx`` too (a context that replaced the one
+        it was made for: the amplified pane's base context when it grows)."""
+        lib.llama_set_abort_callback(ctx, self._callback, self._data)  # the callback object stays referenced
 
     @contextmanager
     def on(self, cancel: threading.Event) -> Iterator[None]:

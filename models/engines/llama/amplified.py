@@ -40,6 +40,9 @@ from models.settings import AMPLIFY_MAX, AMPLIFY_MIN, AdapterSpec, SamplingSetti
 from models.threads import Lease, cores_for
 
 
+_FIRST_BASE_CONTEXT = 512  # tokens; at least llama-cpp-python's n_batch, so one chunk fits
+
+
 class AmplifiedEngine(Engine):
     uses_local_cores = True
     can_adapt = True  # the tuned side's adapters (ctrl+t / ctrl+g on this pane change their scale)
@@ -50,6 +53,7 @@ class AmplifiedEngine(Engine):
         self._tuned = LlamaEngine(tuned_spec(spec))
         self._base: LlamaEngine | None = None  # a model of its own (not the same file)
         self._own_ctx = None  # or a second context on the tuned model
+        self._own_size = 0  # the tokens that second context holds at most (it grows: _make_room)
         self._pair: ContextPair | None = None
         self._cached: list[int] = []  # the tokens both contexts hold now, in order
         self._threads: int | None = None
@@ -79,7 +83,8 @@ class AmplifiedEngine(Engine):
         lib = runtime.llama_cpp()
         tuned = Side("tuned", llama.ctx, _switch(self._tuned))
         if shares_file(self.spec):
-            self._own_ctx = second_context(llama)
+            self._own_size = min(llama.n_ctx(), _FIRST_BASE_CONTEXT)
+            self._own_ctx = second_context(llama, self._own_size)
             base = Side("base", self._own_ctx, AbortSwitch(lib, self._own_ctx))
         else:
             self._base = LlamaEngine(base_spec(self.spec))
@@ -144,12 +149,30 @@ class AmplifiedEngine(Engine):
             self._apply_threads(cores)
             self._forget()
             try:
+                self._make_room(len(prefix), cancel)
                 pair.evaluate(prefix, 0, cancel)
             except DecodeAborted:
                 self._forget()
                 raise
             self._cached = list(prefix)
         return len(prefix)
+
+    def _make_room(self, needed: int, cancel: threading.Event) -> None:
+        """Give the second context (the base side of a model and its LoRA) room for ``needed``
+        tokens. It opens at 512 and doubles up to the tuned context's size, so its KV cache (23 KB
+        a token on SmolLM2, beside one pane's 45 MiB at 2048) grows with the conversation instead
+        of being paid in full at load: figure 15. A bigger context replaces it, and the tokens
+        both sides hold are evaluated again in it (in Llama.eval's chunks)."""
+        if self._own_ctx is None or needed <= self._own_size:
+            return
+        pair, llama = self._require_pair(), self._tuned._require()
+        size = min(llama.n_ctx(), max(needed, 2 * self._own_size))
+        grown = second_context(llama, size)
+        old, self._own_ctx, self._own_size = self._own_ctx, grown, size
+        try:
+            pair.replace_base(grown, self._cached, self._threads, cancel)
+        finally:
+            free_context(old)
 
     def _forget(self) -> None:
         if self._pair is not None:
@@ -176,6 +199,7 @@ class AmplifiedEngine(Engine):
             self._forget()
             keep = 0
         self._cached = tokens[:keep]
+        self._make_room(len(tokens), cancel)
         pair.evaluate(tokens[keep:], keep, cancel)
         self._cached = tokens
 
@@ -254,6 +278,7 @@ class AmplifiedEngine(Engine):
             if answer.tokens >= sampling.max_tokens or len(self._cached) >= n_ctx:
                 return "length"
             self._apply_threads(lease)  # the next decode runs with the new share
+            self._make_room(len(self._cached) + 1, cancel)
             pair.step(token, len(self._cached), cancel)
             self._cached.append(token)
 
@@ -270,7 +295,7 @@ class AmplifiedEngine(Engine):
             self._pair = None
         if self._own_ctx is not None:
             free_context(self._own_ctx)  # before the model it was opened on
-            self._own_ctx = None
+            self._own_ctx, self._own_size = None, 0
         if self._base is not None:
             self._base.close()
             self._base = None

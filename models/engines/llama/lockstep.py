@@ -97,7 +97,20 @@ class ContextPair:
             if memory:
                 self._lib.llama_memory_clear(memory, True)
 
-    def _decode(self, tokens: Sequence[int], pos: int, cancel: threading.Event) -> None:
+    def replace_base(self, ctx: Any, tokens: Sequence[int], threads: int | None, cancel: threading.Event) -> None:
+        """Put ``ctx`` in the base side's place (its abort switch wired to it) and evaluate
+        ``tokens``, the prefix the tuned context holds, in it alone, in Llama.eval's chunks."""
+        tuned, base = self.sides
+        base.abort.attach(self._lib, ctx)
+        base.ctx = ctx
+        if threads is not None:
+            self._lib.llama_set_n_threads(ctx, threads, threads)
+        for offset in range(0, len(tokens), self.n_batch):
+            self._decode(tokens[offset : offset + self.n_batch], offset, cancel, (base,))
+
+    def _decode(
+        self, tokens: Sequence[int], pos: int, cancel: threading.Event, sides: Sequence[Side] | None = None
+    ) -> None:
         batch = self._batch
         n = len(tokens)
         for i, token in enumerate(tokens):
@@ -107,7 +120,7 @@ class ContextPair:
             batch.seq_id[i][0] = 0
             batch.logits[i] = i == n - 1
         batch.n_tokens = n
-        for side in self.sides:
+        for side in sides or self.sides:
             result = self._lib.llama_decode(side.ctx, batch)
             if result != 0:
                 if cancel.is_set():
@@ -123,13 +136,18 @@ class ContextPair:
             self._batch = None
 
 
-def second_context(llama: Any) -> Any:
-    """A new llama.cpp context on ``llama``'s model, with the same parameters as its own (the
-    weights are shared; this context has its own KV cache and no adapters). DuetError when
-    llama.cpp cannot make one (out of memory)."""
+def second_context(llama: Any, n_ctx: int | None = None) -> Any:
+    """A new llama.cpp context on ``llama``'s model, with the same parameters as its own but for
+    ``n_ctx`` tokens when given (the weights are shared; this context has its own KV cache and no
+    adapters). DuetError when llama.cpp cannot make one (out of memory)."""
     lib = runtime.llama_cpp()
     runtime.clear_log()
-    ctx = lib.llama_init_from_model(llama.model, llama.context_params)
+    params = type(llama.context_params).from_buffer_copy(llama.context_params)
+    if n_ctx is not None:
+        params.n_ctx = n_ctx
+        params.n_batch = min(params.n_batch, n_ctx)
+        params.n_ubatch = min(params.n_ubatch, n_ctx)
+    ctx = lib.llama_init_from_model(llama.model, params)
     if not ctx:
         reason = runtime.recent_log_error() or "no reason given"
         raise DuetError(f"llama.cpp could not open a second context for the base model: {reason}")
