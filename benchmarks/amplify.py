@@ -18,7 +18,9 @@ Both sides run on the same thread count, interleaved; the figure is the median d
 median bare rate (target >= 0.9). Memory: one process per side, after its answer, reads its own
 resident set size (VmRSS, and the peak VmHWM): a plain pane on the tuned model with the adapter,
 against the amplified pane on the same pair (the second context and its KV cache, no second copy
-of the weights); the target is at most +15 %.
+of the weights); the target is at most +15 %, after a one-line question (the figure) and, reported
+beside it, after a prompt near the context's end (the base side's context grows with the
+conversation, so a long one pays its whole KV cache).
 """
 
 from __future__ import annotations
@@ -168,20 +170,25 @@ def status(field):
 
 engine = _engine(sys.argv[2], int(sys.argv[3]), amplified=(sys.argv[1] == "amplified"))
 sampling = SamplingSettings(max_tokens=64)
-prompt = engine.render(get_mode("chat"), "Write a short story about a lighthouse keeper.", [], sampling)
+text = "Write a short story about a lighthouse keeper."
+if sys.argv[5] == "full":  # a conversation near the context's end: the second KV cache at its largest
+    text = " ".join(["The sea is wide and the ships on it are slow."] * 150) + " " + text
+prompt = engine.render(get_mode("chat"), text, [], sampling)
 finished = list(engine.stream(prompt, sampling, threading.Event()))[-1]
 assert isinstance(finished, Finished) and finished.error is None, finished
 print(json.dumps({"rss": status("VmRSS"), "peak": status("VmHWM")}))
 """
 
 
-def memory(adapter: str, threads: int) -> dict:
-    """RSS after one answer: one plain pane on the tuned model, and the amplified pane."""
+def memory(adapter: str, threads: int, length: str = "short") -> dict:
+    """RSS after one answer: one plain pane on the tuned model, and the amplified pane. ``length``
+    "short" is a one-line question; "full" a prompt of about 1,800 tokens, where the base side's
+    context (it opens at 512 and doubles as the conversation grows) has reached its full size."""
     root = str(Path(__file__).resolve().parent.parent)
     found = {}
     for side in ("pane", "amplified"):
         out = subprocess.run(
-            [sys.executable, "-c", _CHILD, side, adapter, str(threads), root],
+            [sys.executable, "-c", _CHILD, side, adapter, str(threads), root, length],
             capture_output=True,
             text=True,
             timeout=600,
@@ -197,6 +204,7 @@ def figure(quick: bool) -> dict:
         adapter = _adapter(folder)
         rates = speed(adapter, 2 if quick else 5, 48 if quick else 128, threads)
         rss = memory(adapter, threads)
+        full = memory(adapter, threads, "full")
     value = ratio(rates["duet"], rates["bare"])
     growth = rss["amplified"]["rss"] / rss["pane"]["rss"]
     return figure_result(
@@ -215,6 +223,9 @@ def figure(quick: bool) -> dict:
         rss_growth=round(growth, 3),
         peak_one_pane_mib=round(rss["pane"]["peak"] / 2**20, 1),
         peak_amplified_mib=round(rss["amplified"]["peak"] / 2**20, 1),
+        full_context_rss_one_pane_mib=round(full["pane"]["rss"] / 2**20, 1),
+        full_context_rss_amplified_mib=round(full["amplified"]["rss"] / 2**20, 1),
+        full_context_rss_growth=round(full["amplified"]["rss"] / full["pane"]["rss"], 3),
     )
 
 
