@@ -25,7 +25,6 @@ import numpy as np
 import models.tuning.opt_api as opt_api
 from models.tuning.estimate import trained
 
-
 _SCORING_UBATCH = 64
 
 

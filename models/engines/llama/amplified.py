@@ -39,7 +39,6 @@ from models.prompts import Exchange, PromptMode
 from models.settings import AMPLIFY_MAX, AMPLIFY_MIN, AdapterSpec, SamplingSettings, default_threads_per_model
 from models.threads import Lease, cores_for
 
-
 _FIRST_BASE_CONTEXT = 512  # tokens; at least llama-cpp-python's n_batch, so one chunk fits
 
 
