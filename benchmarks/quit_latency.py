@@ -4,7 +4,7 @@ llama-cpp-python ending a process that streams from the same pair, each in a fre
 The tmux tests assert that ctrl+q quits (tests/e2e/test_tmux_hostile.py); how fast is measured
 here, because a timed assertion flakes on a busy machine (issue 23: "quit took 8.94 s" with six
 test runs sharing two cores). Duet's side is `duet` as tui/cli/main.py runs it, under Pilot: both
-panes answering a long prompt, then ctrl+q (tui/quitting.py: stop every pane, save the stopped
+panes answering a long prompt, then ctrl+q (tui/actions/quitting.py: stop every pane, save the stopped
 turns, exit; the sessions are closed at unmount). The bare side loads the same two models with
 llama-cpp-python, streams from both on two threads, and on the same cue sets a stop flag, joins
 the threads and exits, which is the least a program holding two models can do. Each child prints

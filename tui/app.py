@@ -21,25 +21,25 @@ from models.prompts import MODES, next_mode
 from models.session import CLOSE_TIMEOUT_S, PaneSession, close_sessions
 from models.settings import SamplingSettings
 from models.store.history import HistoryStore
-from tui.adapter_actions import AdapterActions
-from tui.alt_digits import read_esc_digit_as_alt
-from tui.amplify_actions import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
-from tui.bindings import APP_BINDINGS
+from tui.actions.adapters import AdapterActions
+from tui.actions.amplify import AMPLIFY_HELP, AMPLIFY_TITLE, AmplifyActions
+from tui.actions.lens import LensActions
+from tui.actions.lesson import LessonActions
+from tui.actions.panes import PaneActions
+from tui.actions.presets import PresetActions, preset_help
+from tui.actions.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
+from tui.actions.saving import save_turn
+from tui.actions.tune import TuneActions
 from tui.config import DuetConfig, binding_ids, checked_keymap, load_config, presets_path, use_aligned_prompt
-from tui.lens_actions import LensActions
-from tui.lesson_actions import LessonActions
-from tui.main_screen import MainScreen
-from tui.pane_actions import PaneActions
-from tui.preset_actions import PresetActions, preset_help
-from tui.quitting import SAVE_GROUP, loading_note, stop_save_and_exit
-from tui.safe_app import SafeTextApp
-from tui.saving import save_turn
+from tui.keys.alt_digits import read_esc_digit_as_alt
+from tui.keys.bindings import APP_BINDINGS
 from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.inspector import InspectorScreen, inspect_pane
+from tui.screens.main import MainScreen
 from tui.screens.models import ModelsChoice, ModelsScreen
 from tui.screens.settings import SettingsScreen
-from tui.tune_actions import TuneActions
+from tui.text.safe_app import SafeTextApp
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
@@ -52,7 +52,7 @@ BUSY_MESSAGE = "Still answering: Esc stops every pane first."
 PREVIEW_TIMEOUT_S = 10.0  # the inspector's wait for a draft's rendering, off the UI thread
 
 
-# SafeTextApp first: every toast and palette shows its text as given, never as markup (tui/safe_app.py).
+# SafeTextApp first: every toast and palette shows its text as given, never as markup (tui/text/safe_app.py).
 class DuetApp(
     SafeTextApp, PresetActions, PaneActions, LensActions, AdapterActions, LessonActions, TuneActions, AmplifyActions
 ):
@@ -60,7 +60,7 @@ class DuetApp(
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = APP_BINDINGS  # tui/bindings.py: every key of the main screen, in footer order
+    BINDINGS = APP_BINDINGS  # tui/keys/bindings.py: every key of the main screen, in footer order
 
     def __init__(
         self,
@@ -253,7 +253,7 @@ class DuetApp(
         if self.history is None or self.history.read_only:
             return
         sessions, wanted = [self.sessions[p.role] for p in self.panes], self.conversation_id
-        try:  # in a thread: a locked database must not freeze the screen (tui/saving.py)
+        try:  # in a thread: a locked database must not freeze the screen (tui/actions/saving.py)
             saved = await save_turn(
                 self.history, wanted, prompt, sessions, turns,
                 label=preset.name if preset else None, replace_last=replace_last,
@@ -272,7 +272,7 @@ class DuetApp(
             self.notify(note, timeout=6)
 
     async def action_quit(self) -> None:
-        """Stop every pane, save the stopped turns, exit: within 2 s (tui/quitting.py)."""
+        """Stop every pane, save the stopped turns, exit: within 2 s (tui/actions/quitting.py)."""
         await stop_save_and_exit(self, self.sessions.values(), lambda: any(p.busy for p in self.panes))
 
     def action_stop_active(self) -> None:

@@ -10,8 +10,8 @@ from models.store.history import HistoryStore
 from tests.support.pilot import loaded, wait_until
 from tests.support.scripted_engine import scripted_sessions
 from tui.app import DuetApp
-from tui.model_names import model_name
 from tui.screens.history import HistoryScreen
+from tui.text.model_names import model_name
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from models.pair import PaneConfig
 from models.settings import ModelSpec, SamplingSettings
 from tests.support.pilot import loaded, wait_until
 from tests.support.scripted_engine import scripted_sessions
+from tui.actions.lesson import LessonTakeaway
 from tui.app import DuetApp
-from tui.lesson_actions import LessonTakeaway
 from tui.widgets.pane import ChatPane
 from tui.widgets.prompt_input import PromptInput
 

@@ -4,7 +4,7 @@ tolerated when a stored record is malformed (an old or hand-edited history)."""
 from __future__ import annotations
 
 from models.adapters import records_label
-from tui.report import conversation_markdown
+from tui.export.report import conversation_markdown
 
 METRICS = {"ttft_s": 0.1, "tokens": 3, "tokens_per_s": 30.0, "stop_reason": "eos"}
 

@@ -192,7 +192,7 @@ def test_records_and_the_history_keep_which_prompt_file_an_answer_used(tmp_path)
     from models.settings import SamplingSettings
     from models.store.history import HistoryStore
     from models.store.records import pane_record
-    from tui.report import run_markdown
+    from tui.export.report import run_markdown
 
     ref = parse_prompt_file(SMALL, "/home/me/aligned.toml").ref
     session = PaneSession("aligned", ModelSpec(source="embedded:gemma-3-270m"), "aligned")

@@ -212,7 +212,7 @@ def test_a_fifo_as_a_toml_file_is_refused_without_waiting(tmp_path):
 def test_markup_safe_text_shows_exactly_what_it_was(text):
     from textual.content import Content
 
-    from tui.safe_text import markup_safe, plain
+    from tui.text.safe_text import markup_safe, plain
 
     assert Content.from_markup(markup_safe(text)).plain == text
     assert plain(text + "\x1b[2J").plain == text + "␛[2J"

@@ -7,7 +7,7 @@ import pytest
 from models.errors import DuetError
 from models.presets import Preset, builtin_presets, load_presets, resolve_prompts
 from models.settings import SamplingSettings
-from tui.report import md_fenced, run_html, run_markdown
+from tui.export.report import md_fenced, run_html, run_markdown
 
 CUSTOMER = (
     "Agent: I'm here to help you with your Amazon deliver order.\n"

@@ -1,6 +1,6 @@
 """duet run's "What differed", counted from the run's records."""
 
-from tui.run_summary import what_differed
+from tui.export.run_summary import what_differed
 
 
 def pane(role: str, text: str, stop: str, shifted: float | None = None, count: int = 10) -> dict:

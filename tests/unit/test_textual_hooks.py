@@ -75,14 +75,14 @@ async def test_a_streamed_paragraph_is_built_as_a_live_paragraph():
 
 
 def test_textuals_escape_digit_table_is_where_alt_digits_expects_it():
-    """tui/alt_digits.py removes ESC + digit from this private table so alt+1..9 reach the app."""
+    """tui/keys/alt_digits.py removes ESC + digit from this private table so alt+1..9 reach the app."""
     from textual import _ansi_sequences
     from textual._xterm_parser import XTermParser
 
-    from tui.alt_digits import ESC_DIGITS, read_esc_digit_as_alt
+    from tui.keys.alt_digits import ESC_DIGITS, read_esc_digit_as_alt
 
     table = getattr(_ansi_sequences, "ANSI_SEQUENCES_KEYS", None)
-    assert isinstance(table, dict), "textual._ansi_sequences.ANSI_SEQUENCES_KEYS is gone (tui/alt_digits.py)"
+    assert isinstance(table, dict), "textual._ansi_sequences.ANSI_SEQUENCES_KEYS is gone (tui/keys/alt_digits.py)"
     read_esc_digit_as_alt()
     assert not set(ESC_DIGITS) & set(table)
     import time

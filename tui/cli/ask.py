@@ -24,8 +24,8 @@ from tui.cli.options import (
     wait_for_load,
 )
 from tui.cli.shift import Shift, add_to_records, print_summaries, score_turns
-from tui.report import metrics_text
-from tui.safe_text import neutralize
+from tui.export.report import metrics_text
+from tui.text.safe_text import neutralize
 
 # Side by side when every pane gets this many columns (two panes at 80): an answer box narrower
 # than that wraps every few words. The text is printed as the model wrote it, never as Markdown.

@@ -10,9 +10,9 @@ from datetime import datetime
 from models.errors import DuetError
 from models.store.history import HistoryStore
 from models.store.private_files import write_private
-from tui.model_names import model_names
-from tui.report import conversation_json, conversation_markdown, metrics_text
-from tui.safe_text import neutralize
+from tui.export.report import conversation_json, conversation_markdown, metrics_text
+from tui.text.model_names import model_names
+from tui.text.safe_text import neutralize
 
 
 def open_store() -> HistoryStore:

@@ -15,7 +15,7 @@ from models.session import CLOSE_TIMEOUT_S, close_sessions
 from models.settings import SamplingSettings
 from tui.cli.options import pane_configs, prepare_embedded_models, wait_for_load
 from tui.cli.tuned_models import describe_lineage, tuned_lineage_record
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 
 def info(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from models.errors import DuetError
 from tui.cli import tuned_models
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 if TYPE_CHECKING:
     from rich.progress import TaskID

@@ -33,8 +33,8 @@ from tui.cli.options import (
     use_user_prompt_file,
 )
 from tui.cli.shift import add_to_records, score_turns
-from tui.report import run_html, run_markdown
-from tui.safe_text import neutralize
+from tui.export.report import run_html, run_markdown
+from tui.text.safe_text import neutralize
 
 if TYPE_CHECKING:  # rich is imported only when a progress bar is shown
     from rich.progress import Progress, TaskID

@@ -9,7 +9,7 @@ from models.errors import DuetError
 from models.lens.run import score_pane
 from models.lens.shift import CLASSES, ShiftResult
 from models.session import PaneSession
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 Shift = ShiftResult | str  # a result, or the one line that says why this pane has none
 COLOURS = {"unshifted": "green", "marginal": "yellow", "shifted": "red"}

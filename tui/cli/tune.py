@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from models.errors import Cancelled, DuetError, first_field_error
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 DESCRIPTION = (
     "Fine-tune a chat model on your own examples with llama.cpp's training API, on this CPU, and save it in "

@@ -8,7 +8,7 @@ import sys
 from models.errors import DuetError
 from models.tuning import Lineage, list_tuned, load_lineage, remove_tuned
 from models.tuning.store import TUNED_PREFIX
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 
 def lineage_lines(lineage: Lineage) -> list[str]:

@@ -1,1 +1,2 @@
-"""The screens pushed over the main one: help, prompt inspector, sampling settings, history, models."""
+"""The main screen (main.py), and the screens pushed over it: help, prompt inspector, sampling
+settings, history, models, tune."""

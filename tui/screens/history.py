@@ -14,10 +14,10 @@ from textual.widgets.option_list import Option
 from models.errors import DuetError
 from models.store.history import HistoryStore, data_dir
 from models.store.private_files import write_private
-from tui.model_names import model_names
-from tui.report import conversation_markdown
-from tui.safe_text import neutralize
+from tui.export.report import conversation_markdown
 from tui.screens.modal_css import MODAL_CSS
+from tui.text.model_names import model_names
+from tui.text.safe_text import neutralize
 
 KINDS = ("all", "app", "ask", "run")  # the filter's steps: every conversation, or those one way made
 KIND_WORDS = {"app": "the app", "ask": "duet ask", "run": "duet run"}

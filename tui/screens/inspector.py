@@ -15,8 +15,8 @@ from textual.widgets import Static
 from models.engines.base import RenderedPrompt
 from models.errors import DuetError
 from models.session import PaneSession
-from tui.safe_text import neutralize
 from tui.screens.modal_css import MODAL_CSS
+from tui.text.safe_text import neutralize
 
 
 class InspectorEntry(NamedTuple):

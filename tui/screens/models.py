@@ -19,8 +19,8 @@ from models import hub
 from models.adapters import parse_adapter
 from models.errors import DuetError
 from models.settings import AdapterSpec, ModelSpec
-from tui.safe_text import neutralize
 from tui.screens.modal_css import MODAL_CSS
+from tui.text.safe_text import neutralize
 
 
 def entry_source(entry: hub.CatalogEntry) -> str:

@@ -28,9 +28,9 @@ from textual.widgets import Input, Label, ProgressBar, Select, Static
 from models.errors import Cancelled, DuetError, first_field_error
 from models.tuning import Lineage, TunePlan, TuneProgress, TuneSettings, plan, run_tune
 from models.tuning.settings import LESSON_EPOCHS
-from tui.safe_text import markup_safe, neutralize
 from tui.screens.modal_css import MODAL_CSS
 from tui.screens.tune_view import PHASES, curves_of, plan_text, progress_line
+from tui.text.safe_text import markup_safe, neutralize
 from tui.widgets.loss_curve import Curves, LossCurve
 
 LESSON = "lesson"

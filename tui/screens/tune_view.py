@@ -12,7 +12,7 @@ import math
 from rich.text import Text
 
 from models.tuning import TunePlan, TuneProgress
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 from tui.widgets.loss_curve import Curves
 
 ANSWER_STYLE = "bold reverse"

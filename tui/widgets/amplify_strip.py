@@ -21,7 +21,7 @@ from models.amplify.steps import label, warning
 from models.amplify.trace import AmplifyTrace
 from models.session import PaneSession
 from models.settings import ModelSpec
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 from tui.widgets.pane_header import ADAPTERS, Piece
 
 GLYPHS = "▁▂▃▄▅▆▇█"

@@ -7,7 +7,7 @@ except in chat mode, where Markdown is what the model was trained to write; even
 newline is a hard break (Markdown would join such lines into one paragraph), so the lines on screen
 are the lines of the lens view, the exports and the reports.
 
-Model text reaches these widgets already neutralized (tui/safe_text.py) and is shown as Content
+Model text reaches these widgets already neutralized (tui/text/safe_text.py) and is shown as Content
 (literal text) or Markdown, never parsed as Rich or Textual markup.
 """
 

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from models.lens.shift import CLASSES, ShiftResult, TokenScore
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 from tui.widgets.amplify_strip import mount_amplify_strip, remove_amplify_strip
 
 HINT = "←/→ token · ↑/↓ shifted token · click a token · Esc closes"

@@ -23,7 +23,7 @@ from models.files.info import ModelInfo
 from models.lens.shift import ShiftResult
 from models.prompts import MODES
 from models.session import PaneSession
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 from tui.widgets.amplify_strip import amplify_pieces
 from tui.widgets.answer import MARKDOWN, PLAIN, default_view
 from tui.widgets.conversation import ConversationLog

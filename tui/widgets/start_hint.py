@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from models.presets import Preset
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 SEPARATOR = " · "
 Item = list[tuple[str, str]]  # (text, style) pieces of one hint

@@ -1,6 +1,6 @@
 """The blocks one turn of a pane is made of: the user's prompt, the streaming answer, notes.
 
-Model text is untrusted: it reaches these widgets already neutralized (tui/safe_text.py) and is
+Model text is untrusted: it reaches these widgets already neutralized (tui/text/safe_text.py) and is
 rendered as Markdown or plain Text, never as Rich markup. The answer itself is tui/widgets/answer.py.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 from tui.widgets.answer import AnswerTurn, FrozenAnswer, LiveParagraph
 
 __all__ = ["AnswerTurn", "FrozenAnswer", "LiveParagraph", "PaneIntro", "TurnNote", "UserTurn", "collapse"]

@@ -4,7 +4,7 @@
 command's name and help (Textual's ``Content.from_markup``); preset names, paths and error lines
 reach both. ``SafeTextApp`` is the first base of DuetApp, so every ``notify`` (from the app, a
 screen or a widget) and every palette list (F4's presets, the system commands) shows exactly the
-text it was given, neutralized (tui/safe_text.py). Nothing in Duet uses markup on purpose there;
+text it was given, neutralized (tui/text/safe_text.py). Nothing in Duet uses markup on purpose there;
 ``notify(..., markup=True)`` still can.
 """
 
@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.system_commands import SystemCommandsProvider
 
-from tui.safe_text import markup_safe, neutralize
+from tui.text.safe_text import markup_safe, neutralize
 
 
 def highlighted(matcher: Matcher, name: str) -> Content:

@@ -68,7 +68,7 @@ class AdapterActions(App):
 
     def set_pane_adapters(self, role: str, adapters: tuple[AdapterSpec, ...], by_preset: bool = False) -> None:
         """Give the pane these adapters (files loaded as needed), in the background; unless a preset
-        asks (tui/preset_actions.py), they are the user's own and no preset puts others back."""
+        asks (tui/actions/presets.py), they are the user's own and no preset puts others back."""
         session, pane = self.sessions[role], self.pane(role)
         if not by_preset:
             self.user_changed(role, "adapters")

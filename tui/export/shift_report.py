@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 
 from models.lens.shift import CLASSES, aggregation_key
-from tui.safe_text import neutralize
+from tui.text.safe_text import neutralize
 
 MOST_SHIFTED_IN_TABLE = 5
 LEGEND = "unshifted: the scoring model's first choice · marginal: its 2nd or 3rd · shifted: lower than 3rd"

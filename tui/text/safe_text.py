@@ -13,7 +13,7 @@ terminal, and each has one function here:
 
 Widgets that take a ``rich.text.Text`` or ``Content`` built from neutralized text are safe as
 they are; a ``str`` given to Static, Label, Option, Select, a toast or the command palette goes
-through ``markup_safe`` (toasts and the palette do so in tui/safe_app.py, for every caller).
+through ``markup_safe`` (toasts and the palette do so in tui/text/safe_app.py, for every caller).
 """
 
 from __future__ import annotations

@@ -19,8 +19,8 @@ from functools import partial
 from models.presets import Preset
 from models.session import PaneSession
 from models.settings import AdapterSpec
-from tui.bindings import PRESET_KEYS
-from tui.lesson_actions import LessonActions
+from tui.actions.lesson import LessonActions
+from tui.keys.bindings import PRESET_KEYS
 from tui.widgets.pane import ChatPane
 
 

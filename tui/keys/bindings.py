@@ -1,6 +1,6 @@
 """Every key of the app's main screen, in the order the footer shows them.
 
-The footer (tui/main_screen.py) lists the shown ones in this order and cuts what does not fit at
+The footer (tui/screens/main.py) lists the shown ones in this order and cuts what does not fit at
 the right, so F1 comes first and then what a reader needs most; F1 lists them all (tui/screens/help.py
 says what each does, by id, and config.toml remaps them by id).
 """

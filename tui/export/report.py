@@ -17,9 +17,9 @@ from statistics import mean
 from models.adapters import records_label
 from models.amplify.records import record_label
 from models.events import metrics_line
-from tui import shift_report
-from tui.run_summary import what_differed
-from tui.safe_text import neutralize
+from tui.export import shift_report
+from tui.export.run_summary import what_differed
+from tui.text.safe_text import neutralize
 
 # Inline text is never at the start of a line here, so list and heading markers need no escaping.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
