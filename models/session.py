@@ -2,7 +2,8 @@
 
 Everything that touches the engine (load, render, generate, close) runs on the session's own
 thread, so a llama.cpp model is never shared between threads and two panes really run at once.
-Callers get events through a callback that is invoked on that worker thread.
+Callers get events through a callback that is invoked on that worker thread. Scoring for the
+token-shift lens runs there too, like an answer (the job itself is models/scoring.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from models.amplify.trace import AmplifyTrace
 from models.engines import make_engine
@@ -21,11 +22,10 @@ from models.engines.base import Engine, RenderedPrompt
 from models.errors import Cancelled, DuetError
 from models.events import Event, Finished, Metrics, Notice
 from models.files.info import ModelInfo
-from models.lens.pairing import caveat, relation
-from models.lens.request import ScoreCancelled, ScoreRequest
+from models.lens.request import ScoreRequest
 from models.lens.shift import ShiftResult
-from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, get_mode
+from models.scoring import score_on_worker
 from models.settings import AdapterSpec, AmplifySpec, ModelSpec, SamplingSettings
 from models.threads import CPU_BUDGET, Lease
 
@@ -340,18 +340,8 @@ class PaneSession:
         return self._executor.submit(self._score, request, answer_vocabulary, cancel)
 
     def _score(self, request: ScoreRequest, answer_vocabulary: Future | None, cancel: threading.Event) -> ShiftResult:
-        engine = self._engine
-        if engine is None:
-            reason = f" ({self.load_error})" if self.load_error else ""
-            raise DuetError(f"cannot score: {self.spec.source} is not loaded{reason}")
-        if answer_vocabulary is not None:
-            request = replace(request, vocabulary=_wait_for(answer_vocabulary, cancel))
-        with self._claim_cores() as lease:
-            result = engine.score(request, cancel, lease)
-        return replace(
-            result,
-            caveat=caveat(request.answer_source, self.spec.source, result.same_vocabulary),
-            relation=relation(request.answer_source, self.spec.source),
+        return score_on_worker(
+            self._engine, self.spec.source, self.load_error, request, answer_vocabulary, cancel, self._claim_cores
         )
 
     def cancel(self) -> None:
@@ -417,16 +407,3 @@ def close_sessions(sessions, timeout: float) -> bool:
         session.cancel()
     deadline = time.monotonic() + timeout
     return all([session.close(max(0.0, deadline - time.monotonic())) for session in sessions])
-
-
-def _wait_for(vocabulary: Future, cancel: threading.Event) -> Vocabulary | None:
-    """The answering pane's vocabulary (None when it cannot tell or failed), Esc still heard."""
-    while True:
-        if cancel.is_set():
-            raise ScoreCancelled()
-        try:
-            return vocabulary.result(timeout=0.05)
-        except FutureTimeout:
-            continue
-        except Exception:
-            return None
