@@ -33,10 +33,10 @@ _APP_STARTUP = (
     _CHILD_PRELUDE
     + """
 import asyncio
-from tui.cli.main import build_parser
+from tui.cli.main import parse_arguments
 from tui.cli.launch import build_app
 async def main():
-    app = build_app(build_parser().parse_args([]))  # what `duet` with no arguments runs
+    app = build_app(parse_arguments([]))  # what `duet` with no arguments runs
     async with app.run_test(size=(120, 40)) as pilot:
         while not all(p.info for p in app.panes):
             await pilot.pause(0.005)

@@ -10,6 +10,7 @@ import math
 import mmap
 import stat
 import struct
+import threading
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -240,16 +241,32 @@ def read_header(path: Path, kind: FileKind = MODEL_FILE) -> GGUFHeader:
     if not stat.S_ISREG(mode):  # a FIFO would block the open, /dev/urandom never ends: neither is a file
         what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
         raise DuetError(f"{path} is {what}, not {kind.a_noun}; point at a .gguf file")
-    size = path.stat().st_size
-    if size == 0:
+    st = path.stat()
+    if st.st_size == 0:
         raise DuetError(f"{noun} {path} is empty (0 bytes); {kind.redo}")
-    try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            header = _parse(buf, path, size, kind)
-    except PermissionError:
-        raise DuetError(f"{noun} {path} is not readable; check its permissions") from None
-    check_header(header, kind.noun, kind.redo)
+    # The same file is read twice on the way to a pane (the GPU placement plan, then the load), and
+    # Gemma 3's 262k-token vocabulary costs 80 ms of Python each time, taken from the other model's
+    # load while both start: a file not changed since is parsed once.
+    key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, kind.noun)
+    with _PARSED_LOCK:
+        header = _PARSED.get(key)
+    if header is None:
+        try:
+            with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+                header = _parse(buf, path, st.st_size, kind)
+        except PermissionError:
+            raise DuetError(f"{noun} {path} is not readable; check its permissions") from None
+        check_header(header, kind.noun, kind.redo)
+        with _PARSED_LOCK:
+            _PARSED[key] = header
+            while len(_PARSED) > _PARSED_KEPT:
+                _PARSED.pop(next(iter(_PARSED)))
     return header
+
+
+_PARSED: dict[tuple, GGUFHeader] = {}  # headers that passed check_header, oldest first; never changed after
+_PARSED_KEPT = 8
+_PARSED_LOCK = threading.Lock()
 
 
 def _parse(buf: mmap.mmap, path: Path, size: int, kind: FileKind = MODEL_FILE) -> GGUFHeader:

@@ -16,7 +16,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"duet: {message} (see: {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(subcommands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line. ``subcommands=False`` gives each of SUBCOMMAND_MODULES' commands an
+    empty parser of its own instead of importing its module (see parse_arguments)."""
     parser = _Parser(
         prog="duet",
         usage="duet [OPTIONS]            open the app\n       duet COMMAND [OPTIONS]    see the commands below",
@@ -57,8 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Each of these modules adds its own subcommands: register(subparsers) calls
     # subparsers.add_parser(...) and set_defaults(func=handler), handler(args) -> exit status.
-    for name in SUBCOMMAND_MODULES:
-        importlib.import_module(name).register(sub)
+    for command, module in SUBCOMMAND_MODULES.items():
+        if subcommands:
+            importlib.import_module(module).register(sub)
+        else:
+            sub.add_parser(command, add_help=False)
     parser.epilog = "commands (duet COMMAND --help for each one's options):\n" + "\n".join(_command_lines(sub))
     return parser
 
@@ -87,12 +92,30 @@ def _version() -> str:
         return "(not installed)"
 
 
-SUBCOMMAND_MODULES: list[str] = ["tui.cli.history", "tui.cli.run", "tui.cli.models", "tui.cli.tune"]
+SUBCOMMAND_MODULES: dict[str, str] = {
+    "history": "tui.cli.history",
+    "run": "tui.cli.run",
+    "models": "tui.cli.models",
+    "tune": "tui.cli.tune",
+}
+_HELP = frozenset(("-h", "--help"))
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The parsed command line. The app's own options (and ask's, info's) are parsed without
+    importing the subcommands' modules, which cost 0.1 s of imports before the models could
+    start loading (figure 6); a subcommand, --help or anything the short parser does not know
+    gets the whole parser, so what is accepted and every message are the same."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not _HELP.intersection(argv):
+        args, unknown = build_parser(subcommands=False).parse_known_args(argv)
+        if not unknown and args.command not in SUBCOMMAND_MODULES:
+            return args
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_arguments(argv)
     # Nothing Duet does at run time needs the network; only an explicit download command (one whose
     # subparser sets needs_network=True) may. Set before huggingface_hub is ever imported.
     if not getattr(args, "needs_network", False):
