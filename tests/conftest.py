@@ -1,4 +1,5 @@
-"""What every test shares: isolation from the user's files, the embedded models, and the tiers.
+"""What every test shares: isolation from the user's files, the embedded models, a LoRA adapter for
+one of them, and the tiers.
 
 Every test lives in one tier folder (unit, engine, cli, app, e2e) and gets that folder's marker,
 so `pytest -m unit` runs the tests that need no model (see CONTRIBUTING.md).
@@ -54,3 +55,12 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     """A fresh history folder for this test, for the process and the subprocesses it starts."""
     monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def lora_adapter(tmp_path_factory) -> str:
+    """A LoRA adapter for the embedded SmolLM2 (rank 8 on attn_q and attn_v, seeded; a pane shows it
+    as "+my-style"), made once per run (tests/support/lora_gguf.py): its path, as a pane takes it."""
+    from tests.support.lora_gguf import write_lora
+
+    return str(write_lora(tmp_path_factory.mktemp("lora") / "my-style.gguf"))

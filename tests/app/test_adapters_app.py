@@ -1,29 +1,21 @@
 """LoRA adapters in the app: the header shows them, ctrl+t / ctrl+g fade them live, F1 lists the
 keys, the model screen sets them (and suggests the first pull), a preset sets them; the real
-embedded SmolLM2 in both panes, one with an adapter made in the test."""
+embedded SmolLM2 in both panes, one with the tests' adapter (`lora_adapter`, tests/conftest.py)."""
 
 from __future__ import annotations
 
 import threading
 
-import pytest
 from textual.widgets import Input, Static
 
 from models.pair import PaneConfig
 from models.presets import Preset
 from models.settings import AdapterSpec, ModelSpec, SamplingSettings
-from tests.support.lora_gguf import write_lora
-from tests.support.pilot import loaded, wait_until
+from tests.support.panes import SMOLLM2
+from tests.support.pilot import header, loaded, messages, wait_until
 from tui.app import DuetApp
 from tui.screens.help import HelpScreen
 from tui.screens.models import ModelsScreen
-
-SMOLLM2 = "embedded:smollm2-135m-instruct"
-
-
-@pytest.fixture(scope="module")
-def adapter(tmp_path_factory):
-    return str(write_lora(tmp_path_factory.mktemp("lora") / "my-style.gguf"))
 
 
 def make_app(*chat_adapters: AdapterSpec) -> DuetApp:
@@ -34,17 +26,9 @@ def make_app(*chat_adapters: AdapterSpec) -> DuetApp:
     return DuetApp(panes, SamplingSettings(max_tokens=12))
 
 
-def header(app: DuetApp, role: str) -> str:
-    return str(app.pane(role).query_one(".pane-header", Static).render())
-
-
-def messages(app: DuetApp) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
-async def test_ctrl_t_and_ctrl_g_change_the_scale_live_and_the_header_shows_it(adapter, tmp_path, monkeypatch):
+async def test_ctrl_t_and_ctrl_g_change_the_scale_live_and_the_header_shows_it(lora_adapter, tmp_path, monkeypatch):
     monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path))
-    app = make_app(AdapterSpec(source=adapter, scale=0.5))
+    app = make_app(AdapterSpec(source=lora_adapter, scale=0.5))
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app), what="both models")
         chat = app.sessions["chat"]
@@ -72,7 +56,7 @@ async def test_ctrl_t_and_ctrl_g_change_the_scale_live_and_the_header_shows_it(a
         await wait_until(pilot, lambda: not app.busy and all(s.turns for s in app.sessions.values()), 60, "answers")
         base_turn, chat_turn = app.sessions["base"].turns[-1], app.sessions["chat"].turns[-1]
         assert base_turn.token_ids and base_turn.token_ids == chat_turn.token_ids
-        assert chat_turn.adapters == (AdapterSpec(source=adapter, scale=0.0),)
+        assert chat_turn.adapters == (AdapterSpec(source=lora_adapter, scale=0.0),)
 
 
 async def test_f1_lists_the_adapter_keys():
@@ -85,7 +69,7 @@ async def test_f1_lists_the_adapter_keys():
         assert rows["adapter_weaker"][0] == "ctrl+g" and "exactly the model's own answers" in rows["adapter_weaker"][1]
 
 
-async def test_the_model_screen_sets_a_panes_adapters_and_suggests_the_first_pair(adapter, tmp_path, monkeypatch):
+async def test_the_model_screen_sets_a_panes_adapters_and_suggests_the_first_pair(lora_adapter, tmp_path, monkeypatch):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))  # nothing downloaded
@@ -102,31 +86,31 @@ async def test_the_model_screen_sets_a_panes_adapters_and_suggests_the_first_pai
         await pilot.press("a")
         field = screen.query_one("#adapters", Input)
         await wait_until(pilot, lambda: field.has_focus, 5, "adapter field")
-        field.value = f"{adapter}@0.25"
+        field.value = f"{lora_adapter}@0.25"
         await pilot.press("enter")
         chat = app.sessions["chat"]
-        await wait_until(pilot, lambda: chat.spec.adapters == (AdapterSpec(source=adapter, scale=0.25),), 30)
+        await wait_until(pilot, lambda: chat.spec.adapters == (AdapterSpec(source=lora_adapter, scale=0.25),), 30)
         await wait_until(pilot, lambda: "+my-style ×0.25" in header(app, "chat"), 10, "header")
         await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(app.screen, ModelsScreen), 5, "model screen again")
         await pilot.press("a")
         field = app.screen.query_one("#adapters", Input)
-        assert field.value == f"{adapter}@0.25"  # starts from the pane's adapters
+        assert field.value == f"{lora_adapter}@0.25"  # starts from the pane's adapters
         field.value = "/nowhere/missing.gguf"
         await pilot.press("enter")
         await wait_until(pilot, lambda: any("missing.gguf does not exist" in m for m in messages(app)), 30)
-        assert chat.spec.adapters == (AdapterSpec(source=adapter, scale=0.25),)  # kept
+        assert chat.spec.adapters == (AdapterSpec(source=lora_adapter, scale=0.25),)  # kept
 
 
-async def test_a_preset_sets_the_adapters_before_its_answer(adapter, tmp_path, monkeypatch):
+async def test_a_preset_sets_the_adapters_before_its_answer(lora_adapter, tmp_path, monkeypatch):
     monkeypatch.setenv("DUET_DATA_DIR", str(tmp_path))
     app = make_app()
     async with app.run_test(size=(160, 40)) as pilot:
         await wait_until(pilot, lambda: loaded(app), what="both models")
-        await app.fire_preset(Preset(name="faded", text="The capital of France is", chat_lora=[f"{adapter}@1"]))
+        await app.fire_preset(Preset(name="faded", text="The capital of France is", chat_lora=[f"{lora_adapter}@1"]))
         chat = app.sessions["chat"]
         await wait_until(pilot, lambda: not app.busy and chat.turns, 60, "the preset's answer")
-        assert chat.turns[-1].adapters == (AdapterSpec(source=adapter, scale=1.0),)
+        assert chat.turns[-1].adapters == (AdapterSpec(source=lora_adapter, scale=1.0),)
         assert chat.turns[-1].token_ids != app.sessions["base"].turns[-1].token_ids
 
 

@@ -1,5 +1,7 @@
 """Figure 11 (benchmarks/aligned_ttft.py) measures what it says, on a tiny run (no timing asserted)."""
 
+from __future__ import annotations
+
 import pytest
 
 from benchmarks.aligned_ttft import QUESTION, aligned_first_token

@@ -2,27 +2,21 @@
 as `duet models` says them, and the adapters named in `duet ask`'s boxes and `duet run`'s reports.
 
 The hub is the local stand-in (tests/support/fake_hub.py): the embedded SmolLM2 file plays both
-files of the first pair, and a LoRA made here plays a published adapter.
+files of the first pair, and the tests' LoRA (`lora_adapter`, tests/conftest.py) plays a published
+adapter.
 """
 
 from __future__ import annotations
 
 import json
-
-import pytest
+from pathlib import Path
 
 from tests.support.duet_process import run_duet
-from tests.support.lora_gguf import write_lora
+from tests.support.panes import SMOLLM2
 
 BASE = ("QuantFactory/SmolLM2-135M-GGUF", "SmolLM2-135M.Q4_K_M.gguf")
 CHAT = ("bartowski/SmolLM2-135M-Instruct-GGUF", "SmolLM2-135M-Instruct-Q4_K_M.gguf")
 HF_ADAPTER = "hf:test-org/smollm2-loras/style.gguf"
-SMOLLM2 = "embedded:smollm2-135m-instruct"
-
-
-@pytest.fixture(scope="module")
-def style(tmp_path_factory):
-    return write_lora(tmp_path_factory.mktemp("lora") / "style.gguf")
 
 
 def _catalog(env) -> dict:
@@ -43,11 +37,11 @@ def test_duet_models_says_which_sizes_are_estimates(env):
     assert "about" in shown and "approximate" in shown
 
 
-def test_an_hf_adapter_is_pulled_like_a_model_then_opens_offline(fake_hub, env, chat_path, style):
+def test_an_hf_adapter_is_pulled_like_a_model_then_opens_offline(fake_hub, env, chat_path, lora_adapter):
     for repo, name in (BASE, CHAT):
         fake_hub.add(repo, name, chat_path)
     repo, name = HF_ADAPTER.removeprefix("hf:").rsplit("/", 1)
-    fake_hub.add(repo, name, style)
+    fake_hub.add(repo, name, Path(lora_adapter))
     early = run_duet("ask", "--base", SMOLLM2, "--chat", SMOLLM2, "--chat-lora", HF_ADAPTER, "hi", env=env)
     assert f"the adapter {HF_ADAPTER} is not downloaded yet; run: duet models pull {HF_ADAPTER}" in early.stderr
     for spec in ("smollm2-135m", HF_ADAPTER):
@@ -69,12 +63,12 @@ def test_an_hf_adapter_is_pulled_like_a_model_then_opens_offline(fake_hub, env, 
     assert len(fake_hub.requests) == seen  # the models and the adapter open from the cache alone
 
 
-def test_ask_and_run_name_the_adapter_and_its_scale(style, tmp_path):
-    panes = ("--base", SMOLLM2, "--chat", SMOLLM2, "--chat-lora", f"{style}@0.75", "--max-tokens", "4")
+def test_ask_and_run_name_the_adapter_and_its_scale(lora_adapter, tmp_path):
+    panes = ("--base", SMOLLM2, "--chat", SMOLLM2, "--chat-lora", f"{lora_adapter}@0.75", "--max-tokens", "4")
     shown = run_duet("ask", *panes, "Hello", env={"COLUMNS": "200"})
     assert shown.returncode == 0, shown.stderr
     titles = [line for line in shown.stdout.splitlines() if "smollm2-135m-instruct" in line]
-    assert len(titles) == 1 and titles[0].count("+style ×0.75") == 1  # the chat pane's box only
+    assert len(titles) == 1 and titles[0].count("+my-style ×0.75") == 1  # the chat pane's box only
 
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("The capital of France is\nOnce upon a time\n")
@@ -84,8 +78,8 @@ def test_ask_and_run_name_the_adapter_and_its_scale(style, tmp_path):
         report = tmp_path / f"report.{suffix}"
         ran = run_duet("run", *panes, "--report", str(report), "--jsonl", str(jsonl), str(prompts), env=env)
         assert ran.returncode == 0, ran.stderr
-        assert "+style ×0.75" in report.read_text()
+        assert "+my-style ×0.75" in report.read_text()
     records = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert records and all(
-        [p["adapters"] for p in r["panes"]] == [[], [{"source": str(style), "scale": 0.75}]] for r in records
+        [p["adapters"] for p in r["panes"]] == [[], [{"source": lora_adapter, "scale": 0.75}]] for r in records
     )

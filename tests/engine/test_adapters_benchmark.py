@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from benchmarks.adapter_memory import measure, pss, report
-from tests.support.lora_gguf import write_lora
+from tests.support.panes import SMOLLM2
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="smaps_rollup is Linux's")
 
@@ -23,8 +23,8 @@ def test_pss_reads_this_process():
     del block
 
 
-def test_the_second_pane_on_the_same_file_shares_its_weights(tmp_path):
-    result = measure("embedded:smollm2-135m-instruct", str(write_lora(tmp_path / "lora.gguf")))
+def test_the_second_pane_on_the_same_file_shares_its_weights(lora_adapter):
+    result = measure(SMOLLM2, lora_adapter)
     assert result["same_file_in_both_panes"]
     file_pages = result["pss_two_panes"]["Pss_File"] - result["pss_one_pane"]["Pss_File"]
     assert file_pages < result["model_file_bytes"] // 4  # the weights are read from the same pages

@@ -2,19 +2,21 @@
 gives, token for token, on Gemma 3 (sliding-window attention) and SmolLM2; Esc stops a warm-up;
 the stop strings end a real answer at the next example marker."""
 
+from __future__ import annotations
+
 import threading
 import time
 from dataclasses import replace
+from functools import partial
 
 import pytest
 
 from models.aligned.render import active_prompt_file
 from models.engines.llama import kv_state
-from models.engines.llama.engine import LlamaEngine
 from models.events import Finished, TextDelta
 from models.prompts import Exchange, get_mode
-from models.session import PaneSession
-from models.settings import ModelSpec, SamplingSettings
+from models.settings import SamplingSettings
+from tests.support.panes import GEMMA, SMOLLM2, loaded_engine, pane_session
 
 ALIGNED = get_mode("aligned")
 SHORT = SamplingSettings(max_tokens=32)
@@ -23,7 +25,8 @@ QUESTIONS = (
     "What is the capital of France?",
     "Agent: I'm here to help you with your order.\nCustomer: I didn't get my item\nAgent:",
 )
-MODELS = ("embedded:gemma-3-270m", "embedded:smollm2-135m-instruct")
+MODELS = (GEMMA, SMOLLM2)
+pane = partial(pane_session, sampling=SHORT)
 
 
 def answer(engine, text, context=(), sampling=SHORT):
@@ -38,20 +41,14 @@ def answer(engine, text, context=(), sampling=SHORT):
 
 def cold_answer(source, text, context=()):
     """The answer of a model that has never evaluated anything: loaded for this answer alone."""
-    engine = LlamaEngine(ModelSpec(source=source))
-    engine.load()
-    try:
+    with loaded_engine(source) as engine:
         return answer(engine, text, context)[0]
-    finally:
-        engine.close()
 
 
 @pytest.mark.parametrize("source", MODELS)
 def test_cached_and_cold_answers_are_token_for_token_identical(source):
-    engine = LlamaEngine(ModelSpec(source=source))
-    info = engine.load()
-    assert (info.sliding_window is not None) == source.endswith("gemma-3-270m")  # both kinds are covered
-    try:
+    with loaded_engine(source) as engine:
+        assert (engine.info.sliding_window is not None) == (source == GEMMA)  # both kinds are covered
         warmed = engine.warm(ALIGNED)
         assert warmed > 500  # the header and the three examples, evaluated ahead
         assert engine.warm(ALIGNED) == 0  # saved already: nothing is evaluated again
@@ -67,31 +64,22 @@ def test_cached_and_cold_answers_are_token_for_token_identical(source):
             cold = cold_answer(source, text)
             assert cold.token_ids is not None and len(cold.token_ids) == SHORT.max_tokens
             assert cold.token_ids == cached[text].token_ids and cold.text == cached[text].text
-    finally:
-        engine.close()
 
 
 @pytest.mark.parametrize("source", MODELS)
 def test_a_conversation_continues_identically_cached_or_cold(source):
-    engine = LlamaEngine(ModelSpec(source=source))
-    engine.load()
-    try:
+    with loaded_engine(source) as engine:
         first, _ = answer(engine, QUESTIONS[1])
         exchanges = [Exchange(QUESTIONS[1], first.text)]
         cached, rendered = answer(engine, "And of Italy?", exchanges)
         assert "Question: What is the capital of France?\nAnswer: " in rendered.text
         assert rendered.text.endswith("Question: And of Italy?\nAnswer:") and rendered.context_used == 1
         assert cold_answer(source, "And of Italy?", exchanges).token_ids == cached.token_ids
-    finally:
-        engine.close()
 
 
 def test_the_first_answer_without_a_warm_up_is_the_same_as_a_warmed_one():
     """The cold path builds the very state a warm-up saves (prefix_cache.py), then answers from it."""
-    source = MODELS[0]
-    engine = LlamaEngine(ModelSpec(source=source))
-    engine.load()
-    try:
+    with loaded_engine(GEMMA) as engine:
         kv_state.forget(engine._llama)
         unwarmed, _ = answer(engine, QUESTIONS[0])  # builds and saves the prefix itself
         assert engine._prefix.tokens is not None
@@ -99,18 +87,12 @@ def test_the_first_answer_without_a_warm_up_is_the_same_as_a_warmed_one():
         kv_state.forget(engine._llama)
         engine.warm(ALIGNED)
         assert answer(engine, QUESTIONS[0])[0].token_ids == unwarmed.token_ids
-    finally:
-        engine.close()
 
 
 def test_a_real_answer_stops_at_the_end_marker_and_never_shows_it():
-    engine = LlamaEngine(ModelSpec(source=MODELS[1]))
-    engine.load()
-    try:
+    with loaded_engine(SMOLLM2) as engine:
         rendered = engine.render(ALIGNED, QUESTIONS[1], [], SamplingSettings(max_tokens=64))
         events = list(engine.stream(rendered, SamplingSettings(max_tokens=64), threading.Event()))
-    finally:
-        engine.close()
     finished = events[-1]
     layout = active_prompt_file().prompt.layout
     streamed = "".join(e.text for e in events if isinstance(e, TextDelta))
@@ -120,22 +102,18 @@ def test_a_real_answer_stops_at_the_end_marker_and_never_shows_it():
 
 
 def test_the_inspector_sees_the_whole_text_and_its_token_count():
-    session = PaneSession("aligned", ModelSpec(source=MODELS[1]), "aligned", SHORT)
-    session.load().result(timeout=120)
-    try:
+    with pane("aligned", SMOLLM2, "aligned") as session:
+        session.load().result(timeout=120)
         preview = session.render_preview("Why is the sea salty?").result(timeout=60)
         expected = ALIGNED.build("Why is the sea salty?", [], None)
         assert preview.text == expected.text and preview.stop == expected.stop
         assert preview.token_count == len(preview.tokens) > 600
         assert preview.prompt_file == active_prompt_file().ref
-    finally:
-        session.close()
 
 
 def test_esc_stops_a_warm_up_that_is_running_and_the_next_answer_is_unchanged():
-    session = PaneSession("aligned", ModelSpec(source=MODELS[0]), "aligned", SHORT)
-    session.load().result(timeout=120)
-    try:
+    with pane("aligned", GEMMA, "aligned") as session:
+        session.load().result(timeout=120)
         started = time.perf_counter()
         assert session.warming.result(timeout=120) > 500
         full = time.perf_counter() - started  # a whole warm-up, on this machine
@@ -150,15 +128,9 @@ def test_esc_stops_a_warm_up_that_is_running_and_the_next_answer_is_unchanged():
         assert time.perf_counter() - stopped < 0.5
         assert engine._prefix.tokens is None
         turn = session.send(QUESTIONS[0]).result(timeout=120)  # with the stop strings, as sessions send
-        cold = LlamaEngine(ModelSpec(source=MODELS[0]))
-        cold.load()
-        try:
+        with loaded_engine(GEMMA) as cold:
             rendered = cold.render(ALIGNED, QUESTIONS[0], [], SHORT)
             expected = list(cold.stream(rendered, SHORT, threading.Event()))[-1]
-        finally:
-            cold.close()
         assert turn.error is None and turn.text == expected.text and turn.metrics.tokens == expected.metrics.tokens
         assert session.warming.result(timeout=30) == 0  # after the answer: copied back, not evaluated
         assert engine._prefix.live
-    finally:
-        session.close()

@@ -11,13 +11,16 @@ from models.adapters import adapter_records, adapters_label, parse_adapter, step
 from models.errors import DuetError
 from models.files.adapters import base_model_warning, check_fits, read_adapter
 from models.presets import load_presets
-from models.settings import AdapterSpec
+from models.session import PaneSession
+from models.settings import AdapterSpec, ModelSpec
 from models.store.history import HistoryStore
 from models.store.schema import MIGRATIONS
 from tests.support.history_records import old_database, pane
 from tests.support.lora_gguf import write_lora
+from tests.support.scripted_engine import ScriptedEngine
 from tui.cli.main import build_parser
 from tui.cli.options import UsageError, pane_configs
+from tui.widgets.pane_header import ADAPTERS, MODEL, NEVER, PLACEMENT, Piece, fit
 
 
 @pytest.mark.parametrize(
@@ -175,8 +178,6 @@ def test_a_version_3_database_gains_adapters(data_dir):
 
 
 def test_a_narrow_header_keeps_the_adapter_longer_than_the_placement():
-    from tui.widgets.pane_header import ADAPTERS, MODEL, NEVER, PLACEMENT, Piece, fit
-
     pieces = [
         Piece("CHAT", "bold", NEVER),
         Piece("smollm2-135m-instruct", "", MODEL, shrinkable=True),
@@ -191,10 +192,6 @@ def test_a_narrow_header_keeps_the_adapter_longer_than_the_placement():
 
 
 def test_an_engine_that_cannot_take_adapters_refuses_them_in_one_line():
-    from models.session import PaneSession
-    from models.settings import ModelSpec
-    from tests.support.scripted_engine import ScriptedEngine
-
     spec = ModelSpec(source="http://127.0.0.1:9/v1#m", adapters=(AdapterSpec(source="mine.gguf"),))
     session = PaneSession("third", spec, "chat", engine_factory=lambda s: ScriptedEngine(s, "hi"))
     try:

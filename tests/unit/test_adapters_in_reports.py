@@ -4,21 +4,8 @@ tolerated when a stored record is malformed (an old or hand-edited history)."""
 from __future__ import annotations
 
 from models.adapters import records_label
+from tests.support.history_records import pane
 from tui.export.report import conversation_markdown
-
-METRICS = {"ttft_s": 0.1, "tokens": 3, "tokens_per_s": 30.0, "stop_reason": "eos"}
-
-
-def _pane(role: str, adapters) -> dict:
-    return {
-        "role": role,
-        "model": "smollm2-135m",
-        "mode": "raw",
-        "text": "Paris.",
-        "error": None,
-        "metrics": METRICS,
-        "adapters": adapters,
-    }
 
 
 def test_records_label_reads_the_json_shape_and_skips_what_it_cannot():
@@ -31,6 +18,7 @@ def test_records_label_reads_the_json_shape_and_skips_what_it_cannot():
 
 
 def test_an_exported_conversation_names_each_panes_adapters():
+    style = {"source": "/x/style.gguf", "scale": 0.5}
     conversation = {
         "id": 1,
         "title": "t",
@@ -42,7 +30,10 @@ def test_an_exported_conversation_names_each_panes_adapters():
             {
                 "seq": 1,
                 "prompt": "The capital of France is",
-                "panes": [_pane("base", []), _pane("chat", [{"source": "/x/style.gguf", "scale": 0.5}])],
+                "panes": [
+                    pane("base", "Paris.", model="smollm2-135m", mode="raw", adapters=[]),
+                    pane("chat", "Paris.", model="smollm2-135m", mode="raw", adapters=[style]),
+                ],
             }
         ],
     }

@@ -1,6 +1,8 @@
 """Aligned mode without a model: the prompt file, its layout, the user's override, the stop strings,
 the lesson layout's panes and what history and reports record."""
 
+from __future__ import annotations
+
 import hashlib
 from importlib.resources import files
 
@@ -8,12 +10,19 @@ import pytest
 
 from models.aligned.prompt_file import builtin_prompt_file, load_prompt_file, parse_prompt_file
 from models.aligned.render import active_prompt_file, build_aligned, use_prompt_file
+from models.engines.base import RenderedPrompt
 from models.engines.llama.engine import _Answer
 from models.errors import DuetError
 from models.lesson import LESSON_ROLE, with_lesson_pane
 from models.pair import PaneConfig
 from models.prompts import MODE_NAMES, Exchange, get_mode, next_mode
-from models.settings import ModelSpec
+from models.session import PaneSession, Turn
+from models.settings import ModelSpec, SamplingSettings
+from models.store.history import HistoryStore
+from models.store.records import pane_record
+from tests.support.panes import GEMMA
+from tui.config import use_aligned_prompt
+from tui.export.report import run_markdown
 
 SMALL = b'''header = """
 A helpful assistant answers.
@@ -75,8 +84,6 @@ def test_aligned_is_a_mode_in_the_cycle_with_a_fixed_prefix_and_the_built_in_pro
 
 
 def test_a_user_file_replaces_the_built_in_prompt(tmp_path, monkeypatch):
-    from tui.config import use_aligned_prompt
-
     monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path))
     (tmp_path / "aligned.toml").write_bytes(SMALL)
     assert use_aligned_prompt() is None
@@ -89,8 +96,6 @@ def test_a_user_file_replaces_the_built_in_prompt(tmp_path, monkeypatch):
 
 
 def test_a_broken_user_file_is_one_line_and_the_built_in_prompt_keeps_working(tmp_path, monkeypatch):
-    from tui.config import use_aligned_prompt
-
     monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path))
     path = tmp_path / "aligned.toml"
     path.write_bytes(SMALL.replace(b'answer = "Rome."', b'answer = "Rome. [done]"'))
@@ -106,8 +111,6 @@ def test_a_broken_user_file_is_one_line_and_the_built_in_prompt_keeps_working(tm
 
 
 def test_a_missing_user_file_means_the_built_in_prompt(tmp_path, monkeypatch):
-    from tui.config import use_aligned_prompt
-
     monkeypatch.setenv("DUET_CONFIG_DIR", str(tmp_path / "nowhere"))
     use_prompt_file(parse_prompt_file(SMALL, "earlier.toml"))
     assert use_aligned_prompt() is None and active_prompt_file().ref.path == "built-in"
@@ -178,7 +181,7 @@ class _Clock:
 
 
 def test_the_lesson_layout_puts_the_base_model_aligned_between_base_and_chat():
-    base = ModelSpec(source="embedded:gemma-3-270m", n_ctx=1024)
+    base = ModelSpec(source=GEMMA, n_ctx=1024)
     configs = [PaneConfig("base", base, "raw"), PaneConfig("chat", ModelSpec(source="embedded:x"), "chat")]
     lesson = with_lesson_pane(configs)
     assert [(c.role, c.mode) for c in lesson] == [("base", "raw"), (LESSON_ROLE, "aligned"), ("chat", "chat")]
@@ -187,15 +190,8 @@ def test_the_lesson_layout_puts_the_base_model_aligned_between_base_and_chat():
 
 
 def test_records_and_the_history_keep_which_prompt_file_an_answer_used(tmp_path):
-    from models.engines.base import RenderedPrompt
-    from models.session import PaneSession, Turn
-    from models.settings import SamplingSettings
-    from models.store.history import HistoryStore
-    from models.store.records import pane_record
-    from tui.export.report import run_markdown
-
     ref = parse_prompt_file(SMALL, "/home/me/aligned.toml").ref
-    session = PaneSession("aligned", ModelSpec(source="embedded:gemma-3-270m"), "aligned")
+    session = PaneSession("aligned", ModelSpec(source=GEMMA), "aligned")
     rendered = RenderedPrompt("aligned", "Q: Hi\nA:", 5, 0, 0, prompt_file=ref)
     record = pane_record(session, Turn("Hi", "aligned", SamplingSettings(), rendered, text=" Hello."), extended=True)
     plain = pane_record(session, Turn("Hi", "raw", SamplingSettings(), RenderedPrompt("raw", "Hi", 1, 0, 0)))
