@@ -7,6 +7,9 @@
 - No import circles inside `models/` or `tui/`: every module depends one way. Every import counts,
   the ones inside functions and under `if TYPE_CHECKING:` too (hiding one there is how a circle
   survives, and a reader still meets it). A circle is cut by moving the shared types down.
+- Layout of `tui/`: its top level holds only app.py (DuetApp) and config.py (config.toml); every
+  other module lives in the folder that says what it holds (actions/, export/, keys/, text/,
+  screens/, widgets/, cli/), and DuetApp's mixins (the classes named ...Actions) live in actions/.
 
 Run: python .ci/check_structure.py  (exit status 1 and one line per problem when a rule is broken)
 """
@@ -22,6 +25,8 @@ FORBIDDEN = {"models": ("textual",), "tui": ("llama_cpp",)}
 CHECKED = ("models", "tui", "benchmarks", "tests", ".ci")
 MAX_MODULE_LINES = 500
 MAX_FUNCTION_LINES = 60
+TUI_TOP_LEVEL = ("__init__.py", "app.py", "config.py")
+MIXIN_SUFFIX, MIXIN_FOLDER = "Actions", ("tui", "actions")
 
 
 def imported_modules(tree: ast.AST) -> list[tuple[int, str]]:
@@ -55,6 +60,23 @@ def size_problems(path: Path, source: str, tree: ast.AST) -> list[str]:
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             if length > MAX_FUNCTION_LINES:
                 problems.append(f"{rel}:{node.lineno}: {node.name}() is {length} lines (at most {MAX_FUNCTION_LINES})")
+    return problems
+
+
+def tui_layout_problems(root: Path, path: Path, tree: ast.AST) -> list[str]:
+    rel = path.relative_to(root)
+    if rel.parts[0] != "tui":
+        return []
+    problems = []
+    if len(rel.parts) == 2 and rel.name not in TUI_TOP_LEVEL:
+        problems.append(
+            f"{rel}: tui/'s top level holds only {', '.join(TUI_TOP_LEVEL[1:])}; "
+            "move it into the folder that says what it holds (actions/, export/, keys/, text/, screens/, widgets/)"
+        )
+    if rel.parts[:2] != MIXIN_FOLDER:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name.endswith(MIXIN_SUFFIX):
+                problems.append(f"{rel}:{node.lineno}: {node.name} is a DuetApp mixin; it lives in tui/actions/")
     return problems
 
 
@@ -135,6 +157,7 @@ def problems(root: Path = ROOT) -> list[str]:
             trees[_module_name(root, path)] = tree
             found += layer_problems(path, tree)
             found += size_problems(path, source, tree)
+            found += tui_layout_problems(root, path, tree)
     return found + cycle_problems(root, trees)
 
 

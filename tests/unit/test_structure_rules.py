@@ -1,5 +1,6 @@
-"""The structure check's import-circle rule (.ci/check_structure.py): it finds a circle, also one
-hidden in a function or under TYPE_CHECKING, and the project itself has none."""
+"""The structure check's rules (.ci/check_structure.py): it finds an import circle, also one hidden
+in a function or under TYPE_CHECKING; it keeps tui/'s top level to app.py and config.py and
+DuetApp's mixins in tui/actions/; and the project itself breaks none of them."""
 
 from __future__ import annotations
 
@@ -67,3 +68,32 @@ def test_one_way_dependencies_pass(tmp_path):
 def test_the_project_has_no_import_circle():
     check = _checker()
     assert [line for line in check.problems() if "import circle" in line] == []
+
+
+def _layout(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    check = _checker()
+    check.ROOT = _tree(tmp_path, {"models/__init__.py": "", "tui/__init__.py": "", **files})
+    check.CHECKED = ("models", "tui")
+    return [line for line in check.problems(check.ROOT) if _is_layout(line)]
+
+
+def _is_layout(line: str) -> bool:
+    return "tui/'s top level holds only" in line or "is a DuetApp mixin" in line
+
+
+def test_a_loose_module_at_tuis_top_level_is_found(tmp_path):
+    found = _layout(tmp_path, {"tui/app.py": "", "tui/config.py": "", "tui/helpers.py": "", "tui/text/__init__.py": ""})
+    assert len(found) == 1 and found[0].startswith("tui/helpers.py: tui/'s top level holds only app.py, config.py")
+
+
+def test_a_mixin_outside_tui_actions_is_found(tmp_path):
+    mixin = "class LensActions:\n    pass\n"
+    found = _layout(
+        tmp_path, {"tui/widgets/__init__.py": "", "tui/widgets/lens.py": mixin, "tui/actions/lens.py": mixin}
+    )
+    assert found == ["tui/widgets/lens.py:1: LensActions is a DuetApp mixin; it lives in tui/actions/"]
+
+
+def test_the_project_keeps_its_layout():
+    check = _checker()
+    assert [line for line in check.problems() if _is_layout(line)] == []
