@@ -42,6 +42,8 @@ class GGUFHeader:
     array_types: dict[str, int] = field(default_factory=dict)  # element type of every array value
     tensors: list[TensorInfo] = field(default_factory=list)  # in file order
     data_start: int = 0  # where the tensor data begins (tensor offsets count from here)
+    # (token count, SHA-256 of the token-texts array's bytes): which vocabulary this is, if it has one
+    vocabulary: tuple[int, str] | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.metadata.get(key, default)

@@ -1,9 +1,10 @@
 """Whether two models share a vocabulary: then one's token ids mean the same to the other.
 
-A vocabulary is identified by its size and a digest of every token's text, in id order, as
-llama.cpp's vocabulary API gives them (models/engines/llama/vocabulary.py reads them). The GGUF
-metadata reader cannot do this: it keeps only the length of long arrays. Comparing two models is
-then comparing two small values, and each engine computes its own once (cached per model file).
+A vocabulary is identified by its size and a digest of every token's text, in id order: the
+bytes of the GGUF file's token-texts array, hashed while the header is read (models/files/gguf.py),
+or, for a file without one, the texts llama.cpp's vocabulary API gives
+(models/engines/llama/vocabulary.py). Comparing two models is then comparing two small values, and
+each engine computes its own once (cached per model file).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ class LlamaEngine(Engine):
         self._abort: AbortSwitch | None = None  # Esc inside a decode (abort.py)
         self._threads: int | None = None  # the thread count llama.cpp runs with now
         self._vocabulary: Vocabulary | None = None
+        self._gguf_vocabulary: tuple[int, str] | None = None  # from the file's header (GGUFHeader.vocabulary)
         self._adapters: LoadedAdapters | None = None
         self._warned = 0  # how many of info.warnings the answers have shown
         self._prefix = PrefixCache()  # a fixed-prefix mode's (aligned) saved prefix state
@@ -58,6 +59,7 @@ class LlamaEngine(Engine):
     def load(self) -> ModelInfo:
         resolved = resolve_source(self.spec.source)
         header = read_header(resolved.path)
+        self._gguf_vocabulary = header.vocabulary
         info = model_info_from_header(header, resolved.label)
         lib = runtime.llama_cpp()
         # llama.cpp pads the context to a multiple of 256; ask for that size up front so that
@@ -339,7 +341,9 @@ class LlamaEngine(Engine):
     # -- scoring (the token-shift lens) -------------------------------------------------------
     def vocabulary(self) -> Vocabulary:
         if self._vocabulary is None:
-            self._vocabulary = model_vocabulary(self._require(), self.info.path if self.info else "")
+            self._vocabulary = model_vocabulary(
+                self._require(), self.info.path if self.info else "", self._gguf_vocabulary
+            )
         return self._vocabulary
 
     def score(self, request: ScoreRequest, cancel: threading.Event, lease: Lease | None = None) -> ShiftResult:

@@ -1,8 +1,10 @@
 """A loaded model's vocabulary and token bytes, read through llama.cpp's vocabulary API.
 
-Reading every token's text costs 0.15 s on Gemma 3's 262,144 tokens (0.03 s on SmolLM2's 49,152),
-so a model file's Vocabulary is computed once per process and kept by the file's path, size and
-modification time.
+A model's Vocabulary comes from its GGUF header when the header has the token texts (one hash of
+the array's bytes, while the header is read: models/files/gguf.py), and only otherwise from
+llama.cpp's vocabulary API, which costs 0.15-0.3 s of Python on Gemma 3's 262,144 tokens (0.03 s
+on SmolLM2's 49,152), paid on the lens's path (`duet ask --shift`, the first F8). Either way a
+model file's Vocabulary is kept by the file's path, size and modification time.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ _cache: dict[tuple[str, int, int], Vocabulary] = {}
 _cache_lock = threading.Lock()
 
 
-def model_vocabulary(llama: Llama, path: str) -> Vocabulary:
-    """The Vocabulary of ``llama`` (loaded from ``path``), cached per model file."""
+def model_vocabulary(llama: Llama, path: str, from_header: tuple[int, str] | None = None) -> Vocabulary:
+    """The Vocabulary of ``llama`` (loaded from ``path``), cached per model file. ``from_header``:
+    (token count, digest) from the file's header, used when llama.cpp loaded as many tokens."""
     try:
         stat = os.stat(path)
         key: tuple[str, int, int] | None = (os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
@@ -35,7 +38,11 @@ def model_vocabulary(llama: Llama, path: str) -> Vocabulary:
                 return _cache[key]
     lib = runtime.llama_cpp()
     vocab = llama._model.vocab
-    found = vocabulary_of(lib.llama_vocab_get_text(vocab, i) or b"" for i in range(lib.llama_vocab_n_tokens(vocab)))
+    n_tokens = lib.llama_vocab_n_tokens(vocab)
+    if from_header is not None and from_header[0] == n_tokens:
+        found = Vocabulary(n_tokens, "gguf:" + from_header[1])
+    else:
+        found = vocabulary_of(lib.llama_vocab_get_text(vocab, i) or b"" for i in range(n_tokens))
     if key is not None:
         with _cache_lock:
             _cache[key] = found
