@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.aligned_ttft import timed_figure
     from benchmarks.amplify import figure as amplify_figure
     from benchmarks.figures import run_all
+    from benchmarks.lens_latency import figure as lens_latency_figures
     from benchmarks.quit_latency import quit_latency
     from benchmarks.tune_keypress import tune_keypress
     from benchmarks.tuning import run as tuning_figures
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     results.append(tune_keypress(20 if args.quick else 60))  # 16. keys while a fine-tune trains
     results.extend(tuning_figures(args.quick))  # issue 24's 12-14: training speed, duet tune --lesson, the effect
     results.append(amplify_figure(args.quick))  # 15. the amplified pane vs a bare two-context lockstep loop
+    results.extend(lens_latency_figures(args.quick))  # 18. the lens: duet ask --shift, and F8 in the app
     print(
         f"machine: {info['cpus']} CPUs, {info['platform']}, Python {info['python']}, "
         f"llama-cpp-python {info['llama_cpp_python']}, GPU offload {'yes' if info['gpu_offload'] else 'no'}"
