@@ -37,7 +37,6 @@ from tui.screens.help import HELP_TEXT, LENS_KEYS, PROMPT_KEYS, HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.main import MainScreen
-from tui.screens.models import ModelsChoice, ModelsScreen
 from tui.screens.settings import SettingsScreen
 from tui.text.safe_app import SafeTextApp
 from tui.widgets.pane import ChatPane
@@ -331,6 +330,8 @@ class DuetApp(
     def action_models(self) -> None:
         if len(self.screen_stack) > 1:
             return
+        # Imported here: the screen brings the hub's modules (35 ms), which only it needs.
+        from tui.screens.models import ModelsChoice, ModelsScreen
 
         def chosen(result: ModelsChoice | None) -> None:
             if result is not None:

@@ -10,7 +10,6 @@ from textual.app import App
 from models.errors import DuetError
 from models.pair import TUNED_MODE, tuned_pair
 from models.session import PaneSession
-from tui.screens.tune import PaneChoice, TuneScreen
 from tui.widgets.pane import ChatPane
 
 TUNE_HELP = "fine-tune a pane's model on your examples or the lesson set, then compare it with itself"
@@ -25,6 +24,9 @@ class TuneActions(App):
     def action_tune(self) -> None:
         if len(self.screen_stack) > 1:
             return
+        # Imported here: the screen and the planner behind it are only needed once it opens.
+        from tui.screens.tune import PaneChoice, TuneScreen
+
         choices = [
             PaneChoice(p.role, p.session.source, tuple(a.source for a in p.session.spec.adapters)) for p in self.panes
         ]

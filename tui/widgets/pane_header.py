@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
-from models.tuning.store import TUNED_PREFIX
+from models.files.sources import TUNED_PREFIX
 
 TUNED_LABEL = "Duet fine-tune"
 
