@@ -33,14 +33,16 @@ def test_ask_figure_times_the_command_with_and_without_shift(tmp_path):
 def test_lens_figure_shows_both_lenses_and_the_bare_side_scores_the_same_tokens(tmp_path):
     result = lens_figure(repeats=1, max_tokens=TOKENS, data_dir=str(tmp_path))
     assert result["figure"].startswith("18b.") and result["unit"] == "s"
-    assert positive(result["duet"]) and positive(result["bare"]) and positive(result["bare_sequential_s"])
+    assert positive(result["duet"]) and positive(result["bare"])
+    both = result["both_panes"]
+    assert positive(both["duet_s"]) and positive(both["bare_in_two_threads_s"])
     assert positive(result["answers_s"]) and all(positive(s) for s in result["cold_round"].values())
     assert result["ratio"] == pytest.approx(result["duet"] / result["bare"])
     assert len(result["samples"]["duet"]) == len(result["samples"]["bare"]) == 1
     shown = result["lens_shown_s"]
-    assert positive(shown["chat"]) and shown["chat"] <= shown["base"] == result["duet"]  # chat's lens first
+    assert shown["chat"] == result["duet"] and shown["chat"] <= shown["base"] == both["duet_s"]  # chat's lens first
     [lens], [bare], [model_tokens] = result["lens_tokens"], result["bare_tokens"], result["bare_model_tokens"]
     assert set(lens) == {"base", "chat"} and all(n > 0 for n in lens.values())  # every pane scored
     assert bare == lens and result["same_work"]  # the bare side scored what the lens shows
     assert all(model_tokens[role] >= lens[role] for role in lens)  # byte tokens of one character are one entry
-    assert result["bare_threads"]["sequential"] >= result["bare_threads"]["parallel"] >= 1
+    assert result["bare_threads"]["first_view"] >= result["bare_threads"]["both"] >= 1
