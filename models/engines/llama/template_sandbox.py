@@ -1,9 +1,12 @@
 """A model's chat template, rendered in a helper process that Duet can limit and kill.
 
 The helper (template_child.py) is a fresh interpreter started with subprocess (never a fork of the
-app, which holds the models and the screen) as soon as a model with a template loads, and reused
-for every render of that model, so a normal render only pays a round trip through two pipes
-(about 0.3 ms, measured: see README's Speed section). Its bounds:
+app, which holds the models and the screen) at the template's first render, and reused for every
+render of that model, so a normal render only pays a round trip through two pipes (about 0.3 ms,
+measured: see README's Speed section). The first render is in practice the pane's warm-up
+(models/session.py), which waits until every model has loaded: starting Python and Jinja2 (70 ms
+of CPU) while the other pane's model still loads would slow that load, and the app's start-up
+with it. Its bounds:
 
 - time: the parent waits ``deadline_s`` for each reply, then kills the helper. 1 s: SmolLM2's
   template renders a 40-exchange conversation in under 2 ms, so only a template that loops gets
@@ -69,6 +72,10 @@ class _Ended(Exception):
     """The helper is gone: it crashed, was killed by the kernel, or replied with garbage."""
 
 
+class _CancelledWhileStarting(Cancelled):
+    """Esc while the helper was still starting: nothing was sent to it, so it is kept."""
+
+
 class _Helper:
     """One helper process, and the daemon thread that reads its replies into a queue (so that a
     wait can have a deadline and hear Esc)."""
@@ -111,7 +118,10 @@ class _Helper:
     def ask(self, request: dict, cancel, deadline_s: float) -> dict:
         """Send one request and wait for its reply; _OverTime, Cancelled or _Ended."""
         if not self.ready:
-            self._wait(cancel, STARTUP_DEADLINE_S)  # the {"ready": true} line
+            try:
+                self._wait(cancel, STARTUP_DEADLINE_S)  # the {"ready": true} line
+            except Cancelled:
+                raise _CancelledWhileStarting() from None
             self.ready = True
         body = json.dumps(request).encode("ascii")
         try:
@@ -171,7 +181,8 @@ class SandboxedTemplate:
         self.file = Path(model_path).name or model_path
         self.limits = limits
         self.bos, self.eos = "", ""  # set once llama.cpp has loaded the vocabulary
-        self._helper: _Helper | None = _Helper(limits)  # started now, while the model loads
+        self._helper: _Helper | None = None  # started by the first render (see the module's docstring)
+        self._helper_lock = threading.Lock()  # the pane's worker renders; tests ask for helper_pid
         self._compiled = False
         self._failure: str | None = None  # a bound was hit: chat mode fails at once from now on
 
@@ -186,24 +197,29 @@ class SandboxedTemplate:
         reply = self._ask(request | {"add_generation_prompt": generation_prompt}, cancel)
         return PromptText(text=reply["prompt"], add_bos=False, uses_context=True, stop=(self.eos,) if self.eos else ())
 
+    def _started(self) -> _Helper:
+        with self._helper_lock:
+            if self._helper is None:
+                self._helper = _Helper(self.limits)
+                self._compiled = False
+            return self._helper
+
     def _ask(self, request: dict, cancel) -> dict:
-        if self._helper is None:
-            self._helper = _Helper(self.limits)
-            self._compiled = False
+        helper = self._started()
         try:
             if not self._compiled:
-                self._check(
-                    self._helper.ask({"op": "compile", "template": self.template}, cancel, self.limits.deadline_s)
-                )
+                self._check(helper.ask({"op": "compile", "template": self.template}, cancel, self.limits.deadline_s))
                 self._compiled = True
-            return self._check(self._helper.ask(request, cancel, self.limits.deadline_s))
+            return self._check(helper.ask(request, cancel, self.limits.deadline_s))
+        except _CancelledWhileStarting:  # it was only starting: the next render uses it
+            raise Cancelled() from None
         except Cancelled:  # Esc: the helper may be deep in a long render; a fresh one is started
             self._restart()
             raise
         except _OverTime:
             raise self._fail("time") from None
         except _Ended:
-            raise self._fail(self._helper.ended_by()) from None
+            raise self._fail(helper.ended_by()) from None
 
     def _check(self, reply: dict) -> dict:
         kind = reply.get("error")
@@ -235,15 +251,16 @@ class SandboxedTemplate:
 
     def _restart(self) -> None:
         self.close()
-        self._helper = _Helper(self.limits)
-        self._compiled = False
+        self._started()
 
     @property
     def helper_pid(self) -> int | None:
-        """The helper process's id (tests watch its memory)."""
-        return self._helper.process.pid if self._helper is not None else None
+        """The helper process's id, started now if it was not yet (tests watch its memory); None
+        once a bound has closed it for good."""
+        return None if self._failure is not None else self._started().process.pid
 
     def close(self) -> None:
-        if self._helper is not None:
-            self._helper.kill()
-            self._helper = None
+        with self._helper_lock:
+            helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.kill()
