@@ -39,6 +39,7 @@ from tui.screens.inspector import InspectorScreen, inspect_pane
 from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen
 from tui.text.safe_app import SafeTextApp
+from tui.widgets.answer import prepare_markdown
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
@@ -126,6 +127,7 @@ class DuetApp(
         if aligned_error := use_aligned_prompt():  # a broken aligned.toml: the built-in prompt is used
             self.notify(aligned_error, severity="error", timeout=10)
         self._load_user_presets()
+        prepare_markdown()
         self._show_start_hint(True)
         self._mark_active()
         prompt = self.query_one(PromptInput)

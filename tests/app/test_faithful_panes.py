@@ -13,7 +13,8 @@ from models.settings import ModelSpec, SamplingSettings
 from tests.support.pilot import loaded, wait_until
 from tests.support.scripted_engine import ScriptedEngine, scripted_sessions
 from tui.app import DuetApp
-from tui.widgets.answer import LiveMarkdown, LivePlain
+from tui.widgets.answer import LivePlain
+from tui.widgets.answer_markdown import LiveMarkdown
 from tui.widgets.prompt_input import PromptInput
 from tui.widgets.start_hint import StartHint
 from tui.widgets.turns import AnswerTurn, UserTurn

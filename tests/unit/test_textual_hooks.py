@@ -13,7 +13,8 @@ from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Markdown
 
-from tui.widgets.turns import AnswerTurn, LiveParagraph
+from tui.widgets.answer_markdown import LiveParagraph
+from tui.widgets.turns import AnswerTurn
 
 
 def test_markdown_paragraph_block_and_its_set_content_hook():
@@ -21,7 +22,7 @@ def test_markdown_paragraph_block_and_its_set_content_hook():
 
     paragraph = getattr(_markdown, "MarkdownParagraph", None)
     assert paragraph is not None, (
-        "textual.widgets._markdown.MarkdownParagraph is gone (tui/widgets/turns.py LiveParagraph)"
+        "textual.widgets._markdown.MarkdownParagraph is gone (tui/widgets/answer_markdown.py LiveParagraph)"
     )
     assert Markdown.BLOCKS.get("paragraph_open") is paragraph, (
         "Markdown.BLOCKS['paragraph_open'] no longer maps to MarkdownParagraph (AnswerTurn.BLOCKS overrides it)"

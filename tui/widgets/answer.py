@@ -13,16 +13,18 @@ Model text reaches these widgets already neutralized (tui/text/safe_text.py) and
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from typing import TYPE_CHECKING
 
-from rich.markdown import Markdown as RichMarkdown
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widget import Widget
-from textual.widgets import Markdown, Static
-from textual.widgets._markdown import MarkdownParagraph  # private: see ARCHITECTURE.md
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from tui.widgets.answer_markdown import LiveMarkdown
 
 PLAIN = "plain"
 MARKDOWN = "markdown"
@@ -35,33 +37,18 @@ def default_view(mode: str) -> str:
     return MARKDOWN if mode == "chat" else PLAIN
 
 
-def _hard_breaks(state) -> None:
-    """A markdown-it core rule: every soft line break (a single newline) becomes a hard one."""
-    for token in state.tokens:
-        for child in token.children or ():
-            if child.type == "softbreak":
-                child.type = "hardbreak"
+def prepare_markdown() -> None:
+    """Import the Markdown view (tui/widgets/answer_markdown.py: Rich's and Textual's Markdown,
+    markdown-it, Pygments: 0.1 s of imports) on a thread of its own once every model has loaded,
+    so it neither slows the loads at start-up nor holds up the first answer's first paint."""
 
+    def run() -> None:
+        from models.session import LOADS_IN_FLIGHT
 
-@lru_cache(maxsize=1)
-def _markdown_parser():
-    """One parser for every answer: Markdown builds a new one per append otherwise (~1 ms each)."""
-    from markdown_it import MarkdownIt
+        LOADS_IN_FLIGHT.wait_until_none(timeout=120)
+        import tui.widgets.answer_markdown  # noqa: F401
 
-    parser = MarkdownIt("gfm-like")
-    parser.core.ruler.push("duet_hard_breaks", _hard_breaks)
-    return parser
-
-
-class HardBreakMarkdown(RichMarkdown):
-    """Rich's Markdown (one renderable for a frozen block) with every newline a line break."""
-
-    def __init__(self, source: str) -> None:
-        super().__init__(source, hyperlinks=False)
-        for token in self.parsed:
-            for child in token.children or ():
-                if child.type == "softbreak":
-                    child.type = "hardbreak"
+    threading.Thread(target=run, name="duet-import-markdown", daemon=True).start()
 
 
 def plain_content(text: str) -> Content:
@@ -78,40 +65,13 @@ class FrozenAnswer(Static):
 
     def __init__(self, source: str, view: str) -> None:
         # A plain block ends at a newline, which is the break between it and the next block.
-        shown = HardBreakMarkdown(source) if view == MARKDOWN else plain_content(source.removesuffix("\n"))
-        super().__init__(shown)
+        if view == MARKDOWN:
+            from tui.widgets.answer_markdown import HardBreakMarkdown
+
+            super().__init__(HardBreakMarkdown(source))
+        else:
+            super().__init__(plain_content(source.removesuffix("\n")))
         self.source = source
-
-
-class LiveParagraph(MarkdownParagraph):
-    """A paragraph that asks for a layout only when it gains or loses a line.
-
-    Most batches of streamed text only lengthen the last line, and a layout re-arranges the whole
-    screen: on two busy cores that was most of the UI thread's time while both panes streamed.
-    """
-
-    # Textual lays the screen out a second time whenever a widget's virtual size changes, which for
-    # these never-scrolling widgets is the layout that just ran: every new line cost two.
-    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)
-
-    def set_content(self, content) -> None:
-        self._content = content
-        width, height = self.content_region.width, self.content_region.height
-        same_height = width > 0 and content.get_height(self.styles, width) == height
-        self.update(content, layout=not same_height)
-
-
-class LiveMarkdown(Markdown):
-    """The growing part of an answer in the Markdown view."""
-
-    DEFAULT_CSS = """
-    LiveMarkdown { margin: 0; padding: 0; }
-    """
-    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)  # see LiveParagraph
-    BLOCKS = {**Markdown.BLOCKS, "paragraph_open": LiveParagraph}
-
-    def __init__(self) -> None:
-        super().__init__("", open_links=False, parser_factory=_markdown_parser)
 
 
 class LivePlain(Static):
@@ -121,7 +81,7 @@ class LivePlain(Static):
     DEFAULT_CSS = """
     LivePlain { margin: 0; padding: 0; }
     """
-    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)
+    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)  # see answer_markdown.LiveParagraph
 
     def show(self, text: str) -> None:
         content = plain_content(text)
@@ -142,7 +102,7 @@ class AnswerTurn(Widget):
     AnswerTurn.-selected { background: $boost; }
     """
     FREEZE_CHARS = 4000
-    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)  # see LiveParagraph
+    virtual_size = Reactive(Size(0, 0), layout=False, repaint=False)  # see answer_markdown.LiveParagraph
 
     def __init__(self, view: str = MARKDOWN) -> None:
         super().__init__()
@@ -153,7 +113,11 @@ class AnswerTurn(Widget):
         self._body: LiveMarkdown | LivePlain = self._new_body()
 
     def _new_body(self) -> LiveMarkdown | LivePlain:
-        return LiveMarkdown() if self.view == MARKDOWN else LivePlain()
+        if self.view != MARKDOWN:
+            return LivePlain()
+        from tui.widgets.answer_markdown import LiveMarkdown
+
+        return LiveMarkdown()
 
     def compose(self) -> ComposeResult:
         yield self._body
@@ -169,12 +133,12 @@ class AnswerTurn(Widget):
         if len(self._live) > self.FREEZE_CHARS and await self._freeze():
             return
         body = self._body
-        if isinstance(body, LiveMarkdown):
+        if isinstance(body, LivePlain):
+            body.show(self._live)
+        else:
             # Awaited in place (no MarkdownStream): the pane already batches text per frame, and the
             # block updates must land in the same screen refresh as the pane's scroll.
             await body.append(fragment)
-        else:
-            body.show(self._live)
 
     def _cut(self) -> int:
         """Where the live text may be split: after a paragraph (Markdown, outside a code block)
@@ -197,10 +161,10 @@ class AnswerTurn(Widget):
 
     async def _show_live(self) -> None:
         body = self._body
-        if isinstance(body, LiveMarkdown):
-            await body.update(self._live)
-        else:
+        if isinstance(body, LivePlain):
             body.show(self._live)
+        else:
+            await body.update(self._live)
 
     async def finish(self, text: str) -> None:
         self.text = text

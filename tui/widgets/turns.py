@@ -10,9 +10,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from tui.text.safe_text import neutralize
-from tui.widgets.answer import AnswerTurn, FrozenAnswer, LiveParagraph
+from tui.widgets.answer import AnswerTurn, FrozenAnswer
 
-__all__ = ["AnswerTurn", "FrozenAnswer", "LiveParagraph", "PaneIntro", "TurnNote", "UserTurn", "collapse"]
+__all__ = ["AnswerTurn", "FrozenAnswer", "PaneIntro", "TurnNote", "UserTurn", "collapse"]
 
 
 class UserTurn(Static):
