@@ -16,31 +16,58 @@ from typing import Any
 from benchmarks.bare import bare_llama, bare_stream
 
 
-class BareProcess:
-    def __init__(self, models: dict[str, int]):
-        """``models``: embedded model name -> n_threads, loaded once in the child."""
+class PipedChild:
+    """A Python child process running ``module`` (plus ``args``) that reads one JSON request per
+    line on stdin and writes one JSON reply per line; a reply with "error" raises RuntimeError.
+    ``what`` names it in those errors. The bare sides of figures 2, 3 and 18b are such children."""
+
+    def __init__(self, module: str, what: str, args: tuple[str, ...] = (), env=None, cwd=None) -> None:
+        self.what = what
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.bare_process"],
+            [sys.executable, "-m", module, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             bufsize=1,
+            env=env,
+            cwd=cwd,
         )
         if self._proc.stdin is None or self._proc.stdout is None:  # never, with PIPE for both
-            raise RuntimeError("the bare benchmark process has no pipes")
+            raise RuntimeError(f"the {what} has no pipes")
         self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
-        self.call("load", models=models)
 
-    def call(self, op: str, **args) -> dict:
-        self._stdin.write(json.dumps({"op": op, **args}) + "\n")
+    def request(self, message: dict) -> dict:
+        self._stdin.write(json.dumps(message) + "\n")
         self._stdin.flush()
         line = self._stdout.readline()
         if not line:
-            raise RuntimeError(f"the bare benchmark process died during '{op}'")
+            during = f" during '{message['op']}'" if "op" in message else ""
+            raise RuntimeError(f"the {self.what} died{during}")
         reply = json.loads(line)
         if "error" in reply:
-            raise RuntimeError(f"bare benchmark process: {reply['error']}")
+            raise RuntimeError(f"{self.what}: {reply['error']}")
         return reply
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._stdin.close()
+            self._proc.wait(timeout=30)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class BareProcess(PipedChild):
+    def __init__(self, models: dict[str, int]):
+        """``models``: embedded model name -> n_threads, loaded once in the child."""
+        super().__init__("benchmarks.bare_process", "bare benchmark process")
+        self.call("load", models=models)
+
+    def call(self, op: str, **args) -> dict:
+        return self.request({"op": op, **args})
 
     def stream(self, name: str, prompt: str, sampling) -> dict:
         """One cold streamed completion, as bare_stream gives it."""
@@ -49,17 +76,6 @@ class BareProcess:
     def sequential(self, names: list[str], prompt: str, sampling) -> float:
         """Wall time of one cold completion per model, one after the other."""
         return self.call("stream", names=names, prompt=prompt, sampling=sampling.model_dump())["wall_s"]
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._stdin.close()
-            self._proc.wait(timeout=30)
-
-    def __enter__(self) -> BareProcess:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _serve() -> None:

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.bare_process import PipedChild
 from benchmarks.stats import figure_result, interleave, median, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,50 +99,17 @@ def ask_figure(repeats: int, max_tokens: int, data_dir: str) -> dict:
 
 
 # -- 18b, the bare side: llama-cpp-python in a process of its own ----------------------------
-class BareScorer:
+class BareScorer(PipedChild):
     """The baseline process: loads both embedded models once, then scores what it is sent."""
 
     def __init__(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.lens_latency", "--serve-bare"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            env=env,
-            cwd=ROOT,
-        )
-        if self._proc.stdin is None or self._proc.stdout is None:  # never, with PIPE for both
-            raise RuntimeError("the bare scoring process has no pipes")
-        self._stdin, self._stdout = self._proc.stdin, self._proc.stdout
-        self.loaded = self._call({"op": "ready"})
-
-    def _call(self, request: dict) -> dict:
-        self._stdin.write(json.dumps(request) + "\n")
-        self._stdin.flush()
-        line = self._stdout.readline()
-        if not line:
-            raise RuntimeError("the bare scoring process died")
-        reply = json.loads(line)
-        if "error" in reply:
-            raise RuntimeError(f"bare scoring process: {reply['error']}")
-        return reply
+        super().__init__("benchmarks.lens_latency", "bare scoring process", ("--serve-bare",), env=env, cwd=ROOT)
+        self.loaded = self.request({"op": "ready"})
 
     def score(self, jobs: list[dict], parallel: bool) -> dict:
         """``jobs``: {"model", "prompt", "add_bos", "answer"} each; all at once in threads, or in turn."""
-        return self._call({"op": "score", "jobs": jobs, "parallel": parallel})
-
-    def close(self) -> None:
-        if self._proc.poll() is None:
-            self._stdin.close()
-            self._proc.wait(timeout=30)
-
-    def __enter__(self) -> BareScorer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        return self.request({"op": "score", "jobs": jobs, "parallel": parallel})
 
 
 def _serve_bare() -> None:
