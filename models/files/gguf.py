@@ -249,11 +249,10 @@ def read_header(path: Path, kind: FileKind = MODEL_FILE) -> GGUFHeader:
         raise DuetError(f"{noun} {path} does not exist; check the path or pick an embedded: model")
     if path.is_dir():
         raise DuetError(f"{path} is a directory, not {kind.a_noun}; point at the .gguf file inside it")
-    mode = path.stat().st_mode
-    if not stat.S_ISREG(mode):  # a FIFO would block the open, /dev/urandom never ends: neither is a file
-        what = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device or socket"
-        raise DuetError(f"{path} is {what}, not {kind.a_noun}; point at a .gguf file")
     st = path.stat()
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the open, /dev/urandom never ends: neither is a file
+        what = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+        raise DuetError(f"{path} is {what}, not {kind.a_noun}; point at a .gguf file")
     if st.st_size == 0:
         raise DuetError(f"{noun} {path} is empty (0 bytes); {kind.redo}")
     # The same file is read twice on the way to a pane (the GPU placement plan, then the load), and

@@ -13,6 +13,7 @@ Model text reaches these widgets already neutralized (tui/text/safe_text.py) and
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import TYPE_CHECKING
 
@@ -41,6 +42,8 @@ def prepare_markdown() -> None:
     """Import the Markdown view (tui/widgets/answer_markdown.py: Rich's and Textual's Markdown,
     markdown-it, Pygments: 0.1 s of imports) on a thread of its own once every model has loaded,
     so it neither slows the loads at start-up nor holds up the first answer's first paint."""
+    if "tui.widgets.answer_markdown" in sys.modules:  # an app opened before, in this process
+        return
 
     def run() -> None:
         from models.session import LOADS_IN_FLIGHT
