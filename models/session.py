@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -28,6 +28,7 @@ from models.prompts import Exchange, get_mode
 from models.scoring import score_on_worker
 from models.settings import AdapterSpec, AmplifySpec, ModelSpec, SamplingSettings
 from models.threads import CPU_BUDGET, Lease
+from models.worker import SerialWorker
 
 EventSink = Callable[[Event], None]
 
@@ -114,7 +115,10 @@ class PaneSession:
         self._engine_factory = engine_factory
         self._next_engine: Engine = engine_factory(spec)  # built now (no I/O), loaded on the worker
         self._engine: Engine | None = None  # the loaded one
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"duet-{role}")
+        # The loaded model's vocabulary, asked once per load (see vocabulary()): (load count, future)
+        self._loads = 0
+        self._vocabulary: tuple[int, Future] | None = None
+        self._executor = SerialWorker(f"duet-{role}")  # a thread per job: models/worker.py says why
         self._cancel = threading.Event()
         self._warm_cancel = threading.Event()  # the latest warm job's (Esc stops warming too)
         self._closed = False
@@ -227,6 +231,8 @@ class PaneSession:
         if self._closed:  # queued behind a job that was still running when the session closed
             raise DuetError(f"the {self.role} pane was closed before its model loaded")
         with LOADS_IN_FLIGHT:
+            with self._lock:
+                self._loads += 1  # a vocabulary asked before this load was the old model's
             if self._engine is not None:
                 self._engine.close()
                 self._engine = None
@@ -324,8 +330,20 @@ class PaneSession:
 
     # -- the token-shift lens ---------------------------------------------------------------
     def vocabulary(self) -> Future:
-        """This pane's model's Vocabulary (None when not loaded, or a server), from the worker."""
-        return self._executor.submit(lambda: self._engine.vocabulary() if self._engine is not None else None)
+        """This pane's model's Vocabulary (None when not loaded, or a server), from the worker.
+
+        One job per load, its future handed to every later caller: a second job would queue behind
+        whatever the worker runs then. `duet ask --shift` scores both panes at once, and the base
+        pane's scoring waits for the chat pane's vocabulary; asked anew, that job waited behind the
+        chat pane's own scoring, so the two scorings ran one after the other (3.6 s, not 1.9 s)."""
+        with self._lock:
+            cached = self._vocabulary
+            if cached is not None and cached[0] == self._loads and not _failed(cached[1]):
+                return cached[1]
+            loads = self._loads
+            future = self._executor.submit(lambda: self._engine.vocabulary() if self._engine is not None else None)
+            self._vocabulary = (loads, future)
+            return future
 
     def score(self, request: ScoreRequest, answer_vocabulary: Future | None = None) -> Future:
         """Score another answer (or this pane's own) with this pane's model, on this pane's worker;
@@ -407,3 +425,7 @@ def close_sessions(sessions, timeout: float) -> bool:
         session.cancel()
     deadline = time.monotonic() + timeout
     return all([session.close(max(0.0, deadline - time.monotonic())) for session in sessions])
+
+
+def _failed(future: Future) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)

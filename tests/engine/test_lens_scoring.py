@@ -285,3 +285,32 @@ def test_scoring_waits_for_no_one_when_two_panes_score_each_other(base, chat):
     done = threading.Event()
     threading.Thread(target=lambda: ([f.result(120) for f in futures], done.set()), daemon=True).start()
     assert done.wait(120)
+
+
+# -- both panes at once (duet ask --shift) -----------------------------------------------------
+def test_both_panes_score_each_other_at_the_same_time(base, chat, monkeypatch):
+    """Each scoring waits for the other pane's vocabulary. Asked anew per scoring, the chat pane's
+    vocabulary job queued behind the chat pane's own scoring, and the base pane's scoring could only
+    start once that had ended: the two ran one after the other (PaneSession.vocabulary)."""
+    from tui.cli.shift import score_turns
+
+    for session in (base, chat):
+        session.clear()
+        session.send("Tell me about the sea.").result(120)
+    spans: dict[str, list[float]] = {}
+    engines = {base._engine: "base", chat._engine: "chat"}
+    real = type(base._engine).score
+
+    def timed(engine, request, cancel, lease=None):
+        started = time.monotonic()
+        try:
+            return real(engine, request, cancel, lease)
+        finally:
+            spans[engines[engine]] = [started, time.monotonic()]
+
+    monkeypatch.setattr(type(base._engine), "score", timed)
+    found = score_turns([base, chat])
+    assert {role: type(r).__name__ for role, r in found.items()} == {"base": "ShiftResult", "chat": "ShiftResult"}
+    (a_start, a_end), (b_start, b_end) = spans["base"], spans["chat"]
+    assert a_start < b_end and b_start < a_end, f"the scorings did not overlap: {spans}"
+    assert base.vocabulary() is base.vocabulary()  # one job per load, handed to every caller

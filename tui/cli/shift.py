@@ -19,6 +19,8 @@ def score_turns(sessions: Sequence[PaneSession]) -> dict[str, Shift]:
     """Every pane's last answer scored (on the scoring panes' own workers, in parallel where they
     differ); panes that cannot be scored get the reason. Ctrl+C: PaneSession.cancel on all."""
     by_role = {s.role: s for s in sessions}
+    for session in sessions:  # queued before any scoring job: each scoring waits for the other's
+        session.vocabulary()
     found: dict[str, Shift] = {}
     futures = {}
     for session in sessions:
