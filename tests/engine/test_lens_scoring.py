@@ -314,3 +314,57 @@ def test_both_panes_score_each_other_at_the_same_time(base, chat, monkeypatch):
     (a_start, a_end), (b_start, b_end) = spans["base"], spans["chat"]
     assert a_start < b_end and b_start < a_end, f"the scorings did not overlap: {spans}"
     assert base.vocabulary() is base.vocabulary()  # one job per load, handed to every caller
+
+
+# -- the scorer's own prompt, not read again (models/engines/llama/prompt_row.py) ---------------
+@pytest.mark.parametrize("scoring", ["chat", "base"])
+def test_the_context_of_the_scorers_own_last_answer_is_not_read_again(base, chat, scoring, monkeypatch):
+    """The lens on the other pane's answer to the same first message starts from the scoring pane's
+    own cache and first row: only the answer is evaluated, and every rank and p is the one a
+    fresh read of the context gives (SmolLM2's chat prompt is read in the same two parts, Gemma's
+    raw prompt in one)."""
+    import models.engines.llama.scoring as scoring_module
+
+    scorer, answering = (chat, base) if scoring == "chat" else (base, chat)
+    for session in (base, chat):
+        session.clear()
+        session.send(PROMPTS[0]).result(120)
+    decodes = []
+    real = scoring_module._decode
+
+    def counted(llama, batch, tokens, *rest):
+        decodes.append(len(tokens))
+        return real(llama, batch, tokens, *rest)
+
+    monkeypatch.setattr(scoring_module, "_decode", counted)
+    reused = lens(answering, scorer)
+    assert decodes and set(decodes) == {1}  # the answer, one token per decode; no context read
+    decodes.clear()
+    scorer._executor.submit(lambda: scorer._engine._prompt_row.forget()).result(10)
+    fresh = lens(answering, scorer)
+    assert max(decodes) > 1  # the context was read this time
+    assert [(t.text, t.rank, t.p, t.top) for t in fresh.tokens] == [(t.text, t.rank, t.p, t.top) for t in reused.tokens]
+
+
+def test_a_scorer_whose_cache_moved_on_reads_the_context_again(base, chat, monkeypatch):
+    """Another answer since (here: the scorer's own next turn) means another cache: no reuse."""
+    import models.engines.llama.scoring as scoring_module
+
+    for session in (base, chat):
+        session.clear()
+        session.send(PROMPTS[0]).result(120)
+    first = chat.last_turn
+    chat.send(PROMPTS[2]).result(120)  # the scorer's cache now holds another prompt and answer
+    decodes = []
+    real = scoring_module._decode
+
+    def counted(llama, batch, tokens, *rest):
+        decodes.append(len(tokens))
+        return real(llama, batch, tokens, *rest)
+
+    monkeypatch.setattr(scoring_module, "_decode", counted)
+    lens(chat, base, first)  # base scores the chat pane's first answer: base's cache is its own
+    assert set(decodes) == {1}
+    decodes.clear()
+    lens(base, chat, base.last_turn)  # chat scores base's answer after PROMPTS[0]: not its last prompt
+    assert max(decodes) > 1

@@ -15,6 +15,7 @@ from models.engines.llama.abort import AbortSwitch, DecodeAborted
 from models.engines.llama.adapters import LoadedAdapters
 from models.engines.llama.chat_templates import TemplateRenderer, chat_renderer_for
 from models.engines.llama.prefix_cache import PrefixCache
+from models.engines.llama.prompt_row import PromptRow
 from models.engines.llama.stops import find_stop, held_back
 from models.engines.llama.vocabulary import model_vocabulary, token_piece
 from models.errors import DuetError
@@ -54,6 +55,7 @@ class LlamaEngine(Engine):
         self._warned = 0  # how many of info.warnings the answers have shown
         self._prefix = PrefixCache()  # a fixed-prefix mode's (aligned) saved prefix state
         self._probed: dict[tuple[str, ...], list[int]] = {}  # fixed-prefix modes' prefixes, by probe texts
+        self._prompt_row = PromptRow()  # the last answer's prompt and the logits its first token came from
 
     # -- loading -----------------------------------------------------------------------------
     def load(self) -> ModelInfo:
@@ -125,6 +127,7 @@ class LlamaEngine(Engine):
         # Every cached key and value was computed under the old scales: none may be reused.
         kv_state.forget(llama)
         self._prefix.forget()
+        self._prompt_row.forget()
         self.spec = self.spec.model_copy(update={"adapters": tuple(adapters)})
         self.info.adapters = self._adapters.infos(adapters)
         self.info.warnings = [*self.info.warnings, *self._adapters.warnings[known:]]
@@ -261,8 +264,13 @@ class LlamaEngine(Engine):
             reset=True,
         )
         stop_reason: StopReason = "eos"  # the generator ran out
+        self._prompt_row.forget()
+        first = True
         try:
             for token in generator:
+                if first:  # sampled from the prompt's last row, still in llama.cpp's logits buffer
+                    self._prompt_row.keep(llama, prompt.tokens)
+                    first = False
                 if cancel.is_set():
                     stop_reason = "cancelled"
                     break
@@ -363,7 +371,10 @@ class LlamaEngine(Engine):
             with self._cores(lease) as cores:
                 self._apply_threads(cores)
                 between = lambda: self._apply_threads(cores)  # noqa: E731
-                scores = scoring.score_tokens(llama, prompt.tokens, split, answer, request.exact, cancel, between)
+                first_row = self._prompt_row.for_context(llama, prompt.tokens) if request.exact else None
+                scores = scoring.score_tokens(
+                    llama, prompt.tokens, split, answer, request.exact, cancel, between, first_row
+                )
         return ShiftResult(
             scored_by=label,
             context_mode=request.mode,

@@ -53,6 +53,19 @@ def forget(llama: Llama) -> None:
         lib.llama_memory_clear(memory, True)
 
 
+def keep_first(llama: Llama, n: int) -> bool:
+    """Keep the cache's first ``n`` positions and drop the rest (False, and nothing changed, when
+    the cache does not hold all of them: a sliding-window cache that let its oldest cells go)."""
+    lib = runtime.llama_cpp()
+    memory = lib.llama_get_memory(llama.ctx)
+    if not memory or llama.n_tokens < n or lib.llama_memory_seq_pos_min(memory, SEQUENCE) != 0:
+        return False
+    if not lib.llama_memory_seq_rm(memory, SEQUENCE, n, -1):
+        return False
+    llama.n_tokens = n
+    return True
+
+
 def restore(llama: Llama, saved: SavedCache | None) -> bool:
     """Empty the cache and put ``saved`` back; False (and an empty cache, which the next answer
     fills by evaluating its whole prompt) when llama.cpp could not read it back."""

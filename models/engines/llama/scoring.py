@@ -6,7 +6,9 @@ llama-cpp-python's own ``n_batch`` split, with logits at the last position only.
 answer's tokens but the last, each with its logits: one per ``llama_decode`` when the request is
 exact (as generation reads them), else ``ROWS_PER_DECODE`` per decode. Row i scores answer token
 i; each row is ranked (models/lens/ranking.py) straight from llama.cpp's logits buffer, before
-the next decode overwrites it.
+the next decode overwrites it. When the scoring model's own last answer followed exactly this
+context, the context is not read again: its cache cells and first row are the ones that answer was
+read from (models/engines/llama/prompt_row.py).
 
 Why exact by default: llama.cpp's CPU kernels are not the same for one-token and multi-token
 decodes; on both embedded models the logits of one position differ by up to about one logit
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -90,12 +92,15 @@ def score_tokens(
     exact: bool,
     cancel: threading.Event,
     between: Callable[[], None],
+    first_row: npt.NDArray[np.float32] | None = None,
 ) -> list[TokenScore]:
     """Evaluate ``context`` (in two parts when ``split`` > 0, as an answer after a warmed prefix
     reads it) then the answer, and score every answer token (texts left empty: the caller groups
     them into characters). ``exact``: one answer token per decode (see ScoreRequest.exact), else
     ROWS_PER_DECODE. ``between`` runs before every decode (the share of the cores may have
-    changed); a set ``cancel`` raises ScoreCancelled there."""
+    changed); a set ``cancel`` raises ScoreCancelled there. ``first_row``: the logits the scoring
+    model's own answer after exactly ``context`` began from, its cache still holding the context
+    (models/engines/llama/prompt_row.py): those cells are kept and only the answer is evaluated."""
     if not context:
         raise DuetError("cannot score: the message renders to no tokens in this mode; type a message first")
     needed = len(context) + len(answer.ids) - 1
@@ -109,7 +114,10 @@ def score_tokens(
     texts: dict[int, str] = {}
     scores = []
     saved = kv_state.save(llama)
-    kv_state.forget(llama)
+    if first_row is not None and saved is not None and kv_state.keep_first(llama, len(context)):
+        plan = replace(plan, context_parts=[], first_row=first_row, first_pos=len(context))
+    else:
+        kv_state.forget(llama)
     try:
         for row, chosen in _rows(llama, plan):
             ranked = rank_row(row, chosen)
@@ -129,6 +137,8 @@ class _Plan:
     rows_per_decode: int
     cancel: threading.Event
     between: Callable[[], None]
+    first_row: npt.NDArray[np.float32] | None = None  # with no context parts: the context's last row
+    first_pos: int = 0  # where the answer starts then
 
 
 def _texts(llama: Llama, ids: tuple[int, ...], known: dict[int, str]) -> list[str]:
@@ -145,7 +155,7 @@ def _rows(llama: Llama, plan: _Plan) -> Iterator[tuple[npt.NDArray[np.float32], 
     n_batch, n_vocab = llama.n_batch, llama.n_vocab()
     batch = lib.llama_batch_init(max(n_batch, plan.rows_per_decode), 0, 1)
     try:
-        pos = 0
+        pos = plan.first_pos
         for part_index, part in enumerate(plan.context_parts):
             last_part = part_index == len(plan.context_parts) - 1
             for start in range(0, len(part), n_batch):  # as Llama.eval splits a prompt
@@ -153,7 +163,12 @@ def _rows(llama: Llama, plan: _Plan) -> Iterator[tuple[npt.NDArray[np.float32], 
                 last = last_part and start + len(chunk) == len(part)
                 _decode(llama, batch, chunk, pos, len(chunk) - 1 if last else len(chunk), plan)
                 pos += len(chunk)
-        yield _row(llama, len(chunk) - 1, n_vocab), plan.answer[0]
+        if plan.first_row is not None:
+            if plan.cancel.is_set():
+                raise ScoreCancelled()
+            yield plan.first_row, plan.answer[0]
+        else:
+            yield _row(llama, len(chunk) - 1, n_vocab), plan.answer[0]
         body = plan.answer[:-1]  # the last token's own logits would score a token after the answer
         for start in range(0, len(body), plan.rows_per_decode):
             chunk = body[start : start + plan.rows_per_decode]
