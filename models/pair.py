@@ -46,7 +46,7 @@ class TunedPair:
     @property
     def sources(self) -> dict[str, str]:
         """The model source of each pane: the source on the left, the fine-tune on the right."""
-        from models.tuning.store import TUNED_PREFIX
+        from models.files.sources import TUNED_PREFIX
 
         return {"base": self.source, "chat": f"{TUNED_PREFIX}{self.name}"}
 
@@ -61,7 +61,8 @@ class TunedPair:
 
 def tuned_pair(name: str) -> TunedPair:
     """The pair for tuned:NAME (or NAME), from its lineage record; DuetError when there is none."""
-    from models.tuning.store import TUNED_PREFIX, load_lineage
+    from models.files.sources import TUNED_PREFIX
+    from models.tuning.store import load_lineage
 
     name = name.strip()
     name = name[len(TUNED_PREFIX) :] if name.startswith(TUNED_PREFIX) else name

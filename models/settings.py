@@ -20,6 +20,18 @@ def machine_threads() -> int:
     return os.cpu_count() or 1
 
 
+def threads_the_machine_has(value: int | None) -> int | None:
+    """A --threads count (a pane's, or duet tune's), refused past the machine's threads."""
+    # 100000 threads crashed llama.cpp natively (SIGSEGV, std::bad_alloc) and 5000 never answered.
+    most = machine_threads()
+    if value is not None and value > most:
+        raise ValueError(
+            f"{value} is more than the {most} CPU threads this machine has; llama.cpp gets no faster past "
+            f"one thread per core (and crashes with tens of thousands): use 1 to {most}"
+        )
+    return value
+
+
 MAX_N_CTX = 1 << 20  # a million tokens; the load caps it at the model's own context anyway
 MAX_GPU_LAYERS = 10_000  # more than any model has; llama.cpp takes a 32-bit count
 MAX_TOKENS = 1 << 20  # an answer is bounded by the context, far below this
@@ -101,17 +113,7 @@ class ModelSpec(BaseModel):
 
     _source = field_validator("source")(_checked_source)
 
-    @field_validator("n_threads")
-    @classmethod
-    def _threads_the_machine_has(cls, value: int | None) -> int | None:
-        # 100000 threads crashed llama.cpp natively (SIGSEGV, std::bad_alloc) and 5000 never answered.
-        most = machine_threads()
-        if value is not None and value > most:
-            raise ValueError(
-                f"{value} is more than the {most} CPU threads this machine has; llama.cpp gets no faster past "
-                f"one thread per core (and crashes with tens of thousands): use 1 to {most}"
-            )
-        return value
+    _threads = field_validator("n_threads")(lambda value: threads_the_machine_has(value))
 
 
 class SamplingSettings(BaseModel):

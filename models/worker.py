@@ -36,6 +36,7 @@ class SerialWorker:
         self._jobs: deque[tuple[Future, Callable[..., Any], tuple, dict]] = deque()
         self._running = False  # a job's thread is alive (it starts the next job's)
         self._shut = False
+        self._idle = threading.Condition(self._lock)  # notified when the last job has ended
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
@@ -49,15 +50,11 @@ class SerialWorker:
         return future
 
     def shutdown(self, wait: bool = False) -> None:
-        """No new jobs; the queued ones still run. ``wait``: until the last one has ended."""
+        """No new jobs; the queued ones still run. ``wait``: until every one has ended."""
         with self._lock:
             self._shut = True
-            last = self._jobs[-1][0] if self._jobs else None
-        if wait and last is not None:
-            try:
-                last.exception()  # blocks until it ended; its own failure is its caller's to see
-            except BaseException:  # cancelled
-                pass
+            while wait and self._running:
+                self._idle.wait()
 
     def _start_next(self) -> None:
         """With the lock held: start the thread of the oldest job waiting."""
@@ -78,3 +75,4 @@ class SerialWorker:
                 self._start_next()  # this thread ends now, and with it any OpenMP pool it held
             else:
                 self._running = False
+                self._idle.notify_all()

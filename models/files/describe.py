@@ -88,7 +88,8 @@ def pair_caveat(base: ModelInfo | None, chat: ModelInfo | None) -> str | None:
 def tuned_lineage(source: str) -> Lineage | None:
     """The lineage record of a tuned:NAME source (None for any other source, or a damaged record):
     the one place the lens, the headers and the intros learn "this is a fine-tune of X"."""
-    from models.tuning.store import TUNED_PREFIX, load_lineage
+    from models.files.sources import TUNED_PREFIX
+    from models.tuning.store import load_lineage
 
     source = source.strip()
     if not source.startswith(TUNED_PREFIX):

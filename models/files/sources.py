@@ -16,7 +16,7 @@ from models.files.embedded import EMBEDDED, embedded_path
 from models.files.hub_spec import HF_PREFIX, HubFile, parse_hf_spec
 
 EMBEDDED_PREFIX = "embedded:"
-TUNED_PREFIX = "tuned:"  # models/tuning/store.py: DATA_DIR/tuned/NAME
+TUNED_PREFIX = "tuned:"  # a Duet fine-tune: models/tuning/store.py keeps it at DATA_DIR/tuned/NAME
 _REMOTE_PREFIXES = ("http://", "https://")
 
 

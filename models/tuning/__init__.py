@@ -37,11 +37,12 @@ so); Duet computes the held-out loss over the answer tokens itself.
 
 from __future__ import annotations
 
+from models.files.sources import TUNED_PREFIX
 from models.tuning.events import TuneProgress
 from models.tuning.lineage import EpochRecord, Lineage
 from models.tuning.plan import TunePlan, plan
 from models.tuning.settings import TuneSettings
-from models.tuning.store import TUNED_PREFIX, list_tuned, load_lineage, remove_tuned, tuned_path
+from models.tuning.store import list_tuned, load_lineage, remove_tuned, tuned_path
 
 __all__ = [
     "TUNED_PREFIX",

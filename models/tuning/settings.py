@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.files.embedded import DEFAULT_CHAT
+from models.settings import threads_the_machine_has
 
 OutputType = Literal["q8_0", "f16", "q4_k_m"]
 OUTPUT_TYPES: tuple[str, ...] = ("q8_0", "f16", "q4_k_m")
@@ -49,6 +50,8 @@ class TuneSettings(BaseModel):
         if isinstance(values, dict) and values.get("lesson") and values.get("epochs") is None:
             values = {**values, "epochs": LESSON_EPOCHS}
         return values
+
+    _threads = field_validator("threads")(lambda value: threads_the_machine_has(value))
 
     @field_validator("name")
     @classmethod

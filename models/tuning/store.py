@@ -20,7 +20,6 @@ from models.store.paths import data_dir
 from models.tuning.lineage import LINEAGE_FILE, Lineage
 from models.tuning.settings import NAME_PATTERN
 
-TUNED_PREFIX = "tuned:"
 _PARTIAL = ".partial-"
 _ACTIVE: set[Path] = set()  # this process's fine-tunes in progress: never leftovers
 

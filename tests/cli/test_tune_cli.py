@@ -90,6 +90,10 @@ def test_bad_options_are_one_line(data_env):
     assert "either a data file or --lesson" in _one_line_error(
         run_duet("tune", "d.jsonl", "--lesson", "--name", "x", env=data_env)
     )
+    # 100000 threads crash llama.cpp natively: refused as a pane's --threads is
+    assert "--threads: 100000 is more than the" in _one_line_error(
+        run_duet("tune", "--lesson", "--name", "x", "--threads", "100000", "--dry-run", env=data_env)
+    )
 
 
 def test_tuned_models_in_models_list_info_and_rm(tmp_path, data_env, monkeypatch):

@@ -71,3 +71,17 @@ def test_shutdown_can_wait_for_the_last_job():
     worker.submit(lambda: (time.sleep(0.05), done.append(1)))
     worker.shutdown(wait=True)
     assert done == [1]
+
+
+def test_shutdown_waits_for_the_running_job_even_when_the_last_was_cancelled():
+    worker = SerialWorker("duet-test")
+    gate = threading.Event()
+    running = worker.submit(gate.wait, 10)
+    worker.submit(lambda: None).cancel()
+    waiter = threading.Thread(target=worker.shutdown, kwargs={"wait": True})
+    waiter.start()
+    waiter.join(0.2)
+    assert waiter.is_alive()  # the first job still runs
+    gate.set()
+    waiter.join(10)
+    assert not waiter.is_alive() and running.result() is True

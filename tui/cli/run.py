@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,7 +216,8 @@ def _run_presets(
         infos = {s.role: s.info for s in sessions}
         outputs.result["caveat"] = pair_caveat(infos.get("base"), infos.get("chat"))  # two families, or None
         if outputs.store is not None:
-            outputs.conversation = outputs.store.start_session_conversation(
+            store = outputs.store
+            outputs.start = lambda: store.start_session_conversation(
                 sessions,
                 kind="run",
                 title=f"run: {args.prompts} ({len(presets)} prompts × {args.repeat})",
@@ -264,12 +266,17 @@ class _Outputs:
     jsonl: TextIO | None
     store: HistoryStore | None
     conversation: int | None = None  # the run's conversation in the history, once started
+    # Starts it: called with the first run kept, so a run stopped before any (Ctrl+C while the
+    # models load) leaves no empty conversation in the history.
+    start: Callable[[], int] | None = None
 
     def keep(self, item: dict, label: str) -> None:
         self.result["items"].append(item)
         if self.jsonl is not None:
             self.jsonl.write(json.dumps(item, ensure_ascii=True) + "\n")
             self.jsonl.flush()
+        if self.store is not None and self.conversation is None and self.start is not None:
+            self.conversation = self.start()
         if self.store is not None and self.conversation is not None:
             self.store.add_turn(self.conversation, item["prompt"], item["panes"], label=label)
 

@@ -6,8 +6,8 @@ import json
 import sys
 
 from models.errors import DuetError
+from models.files.sources import TUNED_PREFIX
 from models.tuning import Lineage, list_tuned, load_lineage, remove_tuned
-from models.tuning.store import TUNED_PREFIX
 from tui.text.safe_text import neutralize
 
 
