@@ -335,7 +335,7 @@ class PaneSession:
         One job per load, its future handed to every later caller: a second job would queue behind
         whatever the worker runs then. `duet ask --shift` scores both panes at once, and the base
         pane's scoring waits for the chat pane's vocabulary; asked anew, that job waited behind the
-        chat pane's own scoring, so the two scorings ran one after the other (3.6 s, not 1.9 s)."""
+        chat pane's own scoring, so the two scorings ran one after the other (3.6 s, not 1.5 s)."""
         with self._lock:
             cached = self._vocabulary
             if cached is not None and cached[0] == self._loads and not _failed(cached[1]):

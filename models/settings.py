@@ -113,7 +113,7 @@ class ModelSpec(BaseModel):
 
     _source = field_validator("source")(_checked_source)
 
-    _threads = field_validator("n_threads")(lambda value: threads_the_machine_has(value))
+    _threads = field_validator("n_threads")(threads_the_machine_has)
 
 
 class SamplingSettings(BaseModel):

@@ -51,7 +51,7 @@ class TuneSettings(BaseModel):
             values = {**values, "epochs": LESSON_EPOCHS}
         return values
 
-    _threads = field_validator("threads")(lambda value: threads_the_machine_has(value))
+    _threads = field_validator("threads")(threads_the_machine_has)
 
     @field_validator("name")
     @classmethod

@@ -317,19 +317,11 @@ def test_both_panes_score_each_other_at_the_same_time(base, chat, monkeypatch):
 
 
 # -- the scorer's own prompt, not read again (models/engines/llama/prompt_row.py) ---------------
-@pytest.mark.parametrize("scoring", ["chat", "base"])
-def test_the_context_of_the_scorers_own_last_answer_is_not_read_again(base, chat, scoring, monkeypatch):
-    """The lens on the other pane's answer to the same first message starts from the scoring pane's
-    own cache and first row: only the answer is evaluated, and every rank and p is the one a
-    fresh read of the context gives (SmolLM2's chat prompt is read in the same two parts, Gemma's
-    raw prompt in one)."""
+def _count_decodes(monkeypatch) -> list[int]:
+    """The token count of every llama_decode the scoring makes from now on, in order."""
     import models.engines.llama.scoring as scoring_module
 
-    scorer, answering = (chat, base) if scoring == "chat" else (base, chat)
-    for session in (base, chat):
-        session.clear()
-        session.send(PROMPTS[0]).result(120)
-    decodes = []
+    decodes: list[int] = []
     real = scoring_module._decode
 
     def counted(llama, batch, tokens, *rest):
@@ -337,6 +329,20 @@ def test_the_context_of_the_scorers_own_last_answer_is_not_read_again(base, chat
         return real(llama, batch, tokens, *rest)
 
     monkeypatch.setattr(scoring_module, "_decode", counted)
+    return decodes
+
+
+@pytest.mark.parametrize("scoring", ["chat", "base"])
+def test_the_context_of_the_scorers_own_last_answer_is_not_read_again(base, chat, scoring, monkeypatch):
+    """The lens on the other pane's answer to the same first message starts from the scoring pane's
+    own cache and first row: only the answer is evaluated, and every rank and p is the one a
+    fresh read of the context gives (SmolLM2's chat prompt is read in the same two parts, Gemma's
+    raw prompt in one)."""
+    scorer, answering = (chat, base) if scoring == "chat" else (base, chat)
+    for session in (base, chat):
+        session.clear()
+        session.send(PROMPTS[0]).result(120)
+    decodes = _count_decodes(monkeypatch)
     reused = lens(answering, scorer)
     assert decodes and set(decodes) == {1}  # the answer, one token per decode; no context read
     decodes.clear()
@@ -348,21 +354,12 @@ def test_the_context_of_the_scorers_own_last_answer_is_not_read_again(base, chat
 
 def test_a_scorer_whose_cache_moved_on_reads_the_context_again(base, chat, monkeypatch):
     """Another answer since (here: the scorer's own next turn) means another cache: no reuse."""
-    import models.engines.llama.scoring as scoring_module
-
     for session in (base, chat):
         session.clear()
         session.send(PROMPTS[0]).result(120)
     first = chat.last_turn
     chat.send(PROMPTS[2]).result(120)  # the scorer's cache now holds another prompt and answer
-    decodes = []
-    real = scoring_module._decode
-
-    def counted(llama, batch, tokens, *rest):
-        decodes.append(len(tokens))
-        return real(llama, batch, tokens, *rest)
-
-    monkeypatch.setattr(scoring_module, "_decode", counted)
+    decodes = _count_decodes(monkeypatch)
     lens(chat, base, first)  # base scores the chat pane's first answer: base's cache is its own
     assert set(decodes) == {1}
     decodes.clear()
