@@ -225,10 +225,15 @@ def lens_shown(pane) -> bool:
     return lens is not None and bool(lens.result.tokens) and lens.region.height > 0
 
 
-async def lens_keys(app, pilot) -> dict:
-    """F8 on the chat pane, ctrl+w, F8 on the base pane: seconds until each lens is on screen."""
+async def _seconds_until(pilot, condition, started: float) -> float:
     from benchmarks.app_driver import wait_for
 
+    await wait_for(pilot, condition, timeout=300)
+    return time.perf_counter() - started
+
+
+async def lens_keys(app, pilot) -> dict:
+    """F8 on the chat pane, ctrl+w, F8 on the base pane: seconds until each lens is on screen."""
     while app.active_pane.role != "chat":
         await pilot.press("ctrl+w")
     started = time.perf_counter()
@@ -238,9 +243,11 @@ async def lens_keys(app, pilot) -> dict:
             await pilot.press(key_before)
         if app.active_pane.role != role:
             raise RuntimeError(f"the {role} pane is not the active one")
+        # Watched from before the key: pilot.press returns only once the app is idle again, a
+        # few layout passes after the lens is already on screen (0.1-0.2 s on two cores).
+        watch = asyncio.ensure_future(_seconds_until(pilot, lambda role=role: lens_shown(app.pane(role)), started))
         await pilot.press("f8")
-        await wait_for(pilot, lambda role=role: lens_shown(app.pane(role)), timeout=300)
-        shown[role] = time.perf_counter() - started
+        shown[role] = await watch
     return {
         "s": shown["chat"],
         "both_s": shown["base"],
