@@ -127,6 +127,7 @@ def throughput_figure(main: dict, rounds: int) -> dict:
         value >= 0.95,
         "tok/s",
         rounds=loops["rounds"],
+        warm_up_tokens_per_s=loops["warm_up"]["tokens"] / loops["warm_up"]["seconds"],
         tokens=loops["bare"]["tokens"],
         duet_tune_tokens_per_s=lineage["train_tokens_per_second"],
     )

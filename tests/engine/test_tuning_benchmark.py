@@ -36,3 +36,5 @@ def test_both_loops_train_the_same_tokens_and_are_timed(tmp_path):
     assert report["duet"]["tokens"] == report["bare"]["tokens"] == 256
     assert report["duet"]["seconds"] > 0 and report["bare"]["seconds"] > 0
     assert set(report["rounds"][0]) == {"duet", "bare"}
+    # the warm-up epoch before the rounds is reported apart and counted in neither side
+    assert report["warm_up"]["tokens"] == 256 and report["warm_up"]["seconds"] > 0
