@@ -12,7 +12,7 @@ import pytest
 from gguf import GGUFValueType
 
 from tests.support import hostile_gguf as hostile
-from tests.support.duet_process import ROOT, run_duet
+from tests.support.duet_process import ROOT, ctrl_c_works, run_duet
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,15 @@ def test_run_with_a_hostile_template_fails_its_chat_runs_and_finishes(files, tmp
 def test_ctrl_c_ends_ask_within_2_s(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DUET_DATA_DIR": str(tmp_path)}
     command = [sys.executable, "-m", "tui.cli", "ask", "Write a long story about a dragon.", "--max-tokens", "2000"]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=ctrl_c_works,
+    )
     try:
         time.sleep(6)  # loaded and generating
         assert proc.poll() is None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.duet_process import ROOT, run_duet
+from tests.support.duet_process import ROOT, ctrl_c_works, run_duet
 from tests.support.fake_hub import COMMIT, TOKEN
 
 REPO = "test-org/SmolLM2-135M-Instruct-GGUF"
@@ -94,6 +94,7 @@ def test_interrupted_pull_resumes_on_the_next_pull(fake_hub, env, small_file, tm
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
+        preexec_fn=ctrl_c_works,
     )
     partial = blobs / f"{entry.sha256}.incomplete"
     deadline = time.monotonic() + 30

@@ -144,11 +144,19 @@ def test_ctrl_c_stops_at_the_next_step_and_saves_nothing(tmp_path, data_env):
     import subprocess
     import sys
 
-    from tests.support.duet_process import ROOT
+    from tests.support.duet_process import ROOT, ctrl_c_works
 
     env = {**os.environ, **data_env, "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "tui.cli", "tune", "--lesson", "--name", "stopped", "--blocks", "last:2"]
-    child = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    child = subprocess.Popen(
+        command,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        preexec_fn=ctrl_c_works,
+    )
     assert child.stderr is not None
     seen = []
     for line in child.stderr:

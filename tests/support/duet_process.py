@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def ctrl_c_works() -> None:
+    """``preexec_fn`` for a child a test sends SIGINT: the disposition a terminal's foreground job
+    has. A test run started in the background by a non-interactive shell (``pytest &``) inherits
+    SIGINT ignored, and a Python started that way never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_duet(*args: str, env: dict | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
