@@ -78,14 +78,16 @@ async def test_the_alternatives_stay_on_screen_as_the_cursor_moves_through_a_lon
     async with app.run_test(size=(80, 24)) as pilot:
         lens = await open_lens(pilot)
         assert lens.virtual_region.height > lens.parent.content_region.height  # taller than the pane
-        assert detail_on_screen(lens) and "top choices" in str(lens.render())
+        # The scroll to the detail runs after a refresh: waited for, not a fixed pause (a busy
+        # machine once took longer than 0.3 s), but it must come.
+        await wait_until(pilot, lambda: detail_on_screen(lens), 10, "the detail on screen")
+        assert "top choices" in str(lens.render())
         await pilot.press("end")
-        await pilot.pause(0.2)
-        assert lens.cursor == len(lens.result.tokens) - 1 and detail_on_screen(lens)
+        assert lens.cursor == len(lens.result.tokens) - 1
+        await wait_until(pilot, lambda: detail_on_screen(lens), 10, "the last token's detail on screen")
         await pilot.press("home")
-        await pilot.pause(0.2)
-        assert lens.cursor == 0 and detail_on_screen(lens)
+        assert lens.cursor == 0
+        await wait_until(pilot, lambda: detail_on_screen(lens), 10, "the first token's detail on screen")
         for _ in range(3):
             await pilot.press("down")  # the next shifted token, wherever it is
-            await pilot.pause(0.1)
-            assert detail_on_screen(lens)
+            await wait_until(pilot, lambda: detail_on_screen(lens), 10, "the next shifted token's detail on screen")
