@@ -22,7 +22,8 @@ The API the command (tui/cli/tune.py) and the Tune screen drive:
         # remaining_s, train_loss (last step), held_out_before, epoch_losses (EpochRecord:
         # epoch, train_loss, held_out_loss), step_losses (the curve), message.
         # cancel: a threading.Event; set it and the run stops at the next step and raises
-        # models.errors.Cancelled, nothing registered. Failures: DuetError, one line.
+        # models.errors.Cancelled, nothing registered. abandon (optional, an Event too): set it and
+        # the child is killed at once, its work folder removed, Cancelled raised. Failures: DuetError, one line.
         # Returns the Lineage (lineage.py) of the registered model.
 
     from models.tuning import list_tuned, load_lineage, remove_tuned, tuned_path
@@ -60,8 +61,8 @@ __all__ = [
 ]
 
 
-def run_tune(the_plan: TunePlan, on_progress, cancel) -> Lineage:
+def run_tune(the_plan: TunePlan, on_progress, cancel, abandon=None) -> Lineage:
     """Run a planned fine-tune (runner.py); see the module docstring."""
     from models.tuning.runner import run_tune as run
 
-    return run(the_plan, on_progress, cancel)
+    return run(the_plan, on_progress, cancel, abandon)

@@ -2,7 +2,7 @@
 
 It writes the job into a fresh work folder of the store, starts the training child (child.py),
 turns the child's JSON lines into TuneProgress events, asks the child to stop at the next step
-when ``cancel`` is set, and when the child reports success writes the lineage record and
+when ``cancel`` is set, kills it at once when ``abandon`` is set, and when the child reports success writes the lineage record and
 registers the folder as tuned:NAME in one rename (store.py). A child that dies (a ggml abort, the
 OOM killer, kill -9, a full disk) ends the run with one line and leaves nothing registered.
 """
@@ -112,7 +112,12 @@ class _Progress:
         )
 
 
-def run_tune(plan: TunePlan, on_progress: Callable[[TuneProgress], None], cancel: threading.Event) -> Lineage:
+def run_tune(
+    plan: TunePlan,
+    on_progress: Callable[[TuneProgress], None],
+    cancel: threading.Event,
+    abandon: threading.Event | None = None,
+) -> Lineage:
     """Train, save and register the planned fine-tune; see models/tuning/__init__.py."""
     name = plan.settings.name
     refuse_untrainable(plan.architecture, plan.source_label)
@@ -126,7 +131,7 @@ def run_tune(plan: TunePlan, on_progress: Callable[[TuneProgress], None], cancel
     file_name = f"{name}.{plan.settings.output.upper()}.gguf"
     try:
         (work / "job.json").write_text(json.dumps(job_for(plan, file_name)), encoding="utf-8")
-        done = _run_child(work, progress, cancel)
+        done = _run_child(work, progress, cancel, abandon)
         lineage = _lineage(plan, progress, done, work / file_name)
         (work / "job.json").unlink()
         _write_lineage(work, lineage)
@@ -160,7 +165,7 @@ def _start_child(work: Path) -> subprocess.Popen:
     )
 
 
-def _run_child(work: Path, progress: _Progress, cancel: threading.Event) -> dict:
+def _run_child(work: Path, progress: _Progress, cancel: threading.Event, abandon: threading.Event | None) -> dict:
     child = _start_child(work)
     events: queue.Queue[dict | None] = queue.Queue()
     log: collections.deque[str] = collections.deque(maxlen=80)
@@ -172,6 +177,8 @@ def _run_child(work: Path, progress: _Progress, cancel: threading.Event) -> dict
         while True:
             if cancel.is_set() and not asked_to_stop:
                 asked_to_stop = _ask_to_stop(child)
+            if abandon is not None and abandon.is_set():  # a second Ctrl+C: no waiting for the step
+                raise Cancelled("fine-tuning abandoned; nothing was saved")
             try:
                 event = events.get(timeout=0.1)
             except queue.Empty:

@@ -138,16 +138,16 @@ def test_duet_info_shows_what_a_tuned_pane_is_a_fine_tune_of(data_env, monkeypat
     assert chat["tuned"]["source"]["source"] == "embedded:smollm2-135m-instruct"
 
 
-def test_ctrl_c_stops_at_the_next_step_and_saves_nothing(tmp_path, data_env):
+def _tune_until_it_converts(tmp_path, data_env, name: str):
+    """`duet tune --lesson` as a terminal starts it, read until it reports its first phase."""
     import os
-    import signal
     import subprocess
     import sys
 
     from tests.support.duet_process import ROOT, ctrl_c_works
 
     env = {**os.environ, **data_env, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "tui.cli", "tune", "--lesson", "--name", "stopped", "--blocks", "last:2"]
+    command = [sys.executable, "-m", "tui.cli", "tune", "--lesson", "--name", name, "--blocks", "last:2"]
     child = subprocess.Popen(
         command,
         stderr=subprocess.PIPE,
@@ -162,11 +162,56 @@ def test_ctrl_c_stops_at_the_next_step_and_saves_nothing(tmp_path, data_env):
     for line in child.stderr:
         seen.append(line)
         if "making the F32 working copy" in line:
-            child.send_signal(signal.SIGINT)  # what Ctrl+C sends; the training child has its own session
-            break
+            return child, seen
+    raise AssertionError("".join(seen))
+
+
+def _training_children(data_dir) -> list[int]:
+    """The pids of training children working in data_dir (their command line names the folder)."""
+    import os
+
+    pids = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                line = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "models.tuning.child" in line and str(data_dir) in line:
+            pids.append(int(entry))
+    return pids
+
+
+def test_ctrl_c_stops_at_the_next_step_and_saves_nothing(tmp_path, data_env):
+    import signal
+
+    # The signal goes the moment the first phase is reported: the worker thread reports it, and
+    # the main thread may still be inside Thread.start() (a CI run once lost the stop that way).
+    child, seen = _tune_until_it_converts(tmp_path, data_env, "stopped")
+    child.send_signal(signal.SIGINT)  # what Ctrl+C sends; the training child has its own session
     rest = child.communicate(timeout=240)[1]
     assert child.returncode == 130, "".join(seen) + rest
     assert "stopping at the next step" in rest and "duet: fine-tuning stopped; nothing was saved" in rest
     assert "Traceback" not in rest
+    tuned = tmp_path / "data" / "tuned"
+    assert not tuned.exists() or list(tuned.iterdir()) == []
+
+
+def test_a_second_ctrl_c_quits_at_once_kills_the_training_and_leaves_no_folder(tmp_path, data_env):
+    import signal
+    import time
+
+    child, seen = _tune_until_it_converts(tmp_path, data_env, "abandoned")
+    child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 60
+    while not _training_children(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _training_children(tmp_path), "the training child never started"
+    child.send_signal(signal.SIGINT)
+    rest = child.communicate(timeout=30)[1]
+    assert child.returncode == 130, "".join(seen) + rest
+    assert "duet: fine-tuning abandoned; nothing was saved" in rest, rest
+    assert "Traceback" not in rest
+    assert _training_children(tmp_path) == []  # killed and reaped, not left to finish its step
     tuned = tmp_path / "data" / "tuned"
     assert not tuned.exists() or list(tuned.iterdir()) == []

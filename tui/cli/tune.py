@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -197,31 +198,48 @@ class _Printer:
 
 
 def _train(the_plan):
-    """run_tune on a worker thread; Ctrl+C asks it to stop at the next step."""
+    """run_tune on a worker thread; Ctrl+C asks it to stop at the next step, a second one quits."""
     from models.tuning import run_tune
 
-    cancel, finished = threading.Event(), threading.Event()
+    cancel, abandon, finished = threading.Event(), threading.Event(), threading.Event()
     outcome: dict = {}
 
     def work() -> None:
         try:
-            outcome["lineage"] = run_tune(the_plan, printer, cancel)
+            outcome["lineage"] = run_tune(the_plan, printer, cancel, abandon)
         except BaseException as err:  # handed to the main thread
             outcome["error"] = err
         finally:
             finished.set()
 
+    def on_ctrl_c(signum, frame) -> None:
+        if abandon.is_set():
+            raise KeyboardInterrupt  # a third: the worker did not answer, leave without it
+        if cancel.is_set():
+            abandon.set()  # the worker kills the child and removes its folder within ~0.1 s
+            return
+        print("\nduet: stopping at the next step (Ctrl+C again to quit at once)", file=sys.stderr)
+        cancel.set()
+
     printer = _Printer()
-    threading.Thread(target=work, name="duet-tune", daemon=True).start()
-    # An Event, not Thread.join: a join that Ctrl+C interrupts can mark a running thread as ended.
-    while not finished.is_set():
-        try:
+    # A handler installed before the worker starts, not an `except KeyboardInterrupt` around the
+    # wait: the worker can report its first phase before Thread.start() has returned here, and a
+    # Ctrl+C that lands in start() would escape any try below it and quit without stopping the run.
+    # A SIGINT that was ignored when Duet started (a script's `duet tune ... &`) stays ignored.
+    previous = signal.getsignal(signal.SIGINT)
+    owns_signal = threading.current_thread() is threading.main_thread() and previous is not signal.SIG_IGN
+    if owns_signal:
+        signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        threading.Thread(target=work, name="duet-tune", daemon=True).start()
+        # An Event, not Thread.join: a join that Ctrl+C interrupts can mark a running thread as ended.
+        while not finished.is_set():
             finished.wait(0.2)
-        except KeyboardInterrupt:
-            if cancel.is_set():
-                raise
-            print("\nduet: stopping at the next step (Ctrl+C again to quit at once)", file=sys.stderr)
-            cancel.set()
+            if abandon.is_set() and not finished.wait(5):
+                raise KeyboardInterrupt
+    finally:
+        if owns_signal:
+            signal.signal(signal.SIGINT, previous)
     if "error" in outcome:
         raise outcome["error"]
     return outcome["lineage"]
