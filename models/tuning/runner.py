@@ -165,7 +165,9 @@ def _start_child(work: Path) -> subprocess.Popen:
     )
 
 
-def _run_child(work: Path, progress: _Progress, cancel: threading.Event, abandon: threading.Event | None) -> dict:
+def _run_child(
+    work: Path, progress: _Progress, cancel: threading.Event, abandon: threading.Event | None = None
+) -> dict:
     child = _start_child(work)
     events: queue.Queue[dict | None] = queue.Queue()
     log: collections.deque[str] = collections.deque(maxlen=80)
