@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from models.aligned.prompt_file import AlignedPrompt, AlignedPromptFile, builtin_prompt_file
 from models.prompt_text import Exchange, PromptText
+
+if TYPE_CHECKING:  # prompt_file's pydantic models cost ~20 ms of imports, before the models load at start-up
+    from models.aligned.prompt_file import AlignedPrompt, AlignedPromptFile
 
 _lock = threading.Lock()
 _active: AlignedPromptFile | None = None
@@ -44,6 +47,8 @@ def active_prompt_file() -> AlignedPromptFile:
     global _active
     with _lock:
         if _active is None:
+            from models.aligned.prompt_file import builtin_prompt_file
+
             _active = builtin_prompt_file()
         return _active
 

@@ -36,9 +36,8 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from models.aligned.prompt_file import PromptFileRef
 from models.errors import DuetError
 from models.events import Event, Metrics, StopReason
 from models.files.info import ModelInfo
@@ -48,6 +47,9 @@ from models.lens.vocabulary import Vocabulary
 from models.prompts import Exchange, PromptMode
 from models.settings import AdapterSpec, ModelSpec, SamplingSettings
 from models.threads import Lease
+
+if TYPE_CHECKING:  # an annotation only: aligned mode's pydantic models load when it first renders
+    from models.aligned.prompt_file import PromptFileRef
 
 
 @dataclass(frozen=True)

@@ -89,11 +89,14 @@ def tuned_lineage(source: str) -> Lineage | None:
     """The lineage record of a tuned:NAME source (None for any other source, or a damaged record):
     the one place the lens, the headers and the intros learn "this is a fine-tune of X"."""
     from models.files.sources import TUNED_PREFIX
-    from models.tuning.store import load_lineage
 
     source = source.strip()
     if not source.startswith(TUNED_PREFIX):
         return None
+    # Imported only for a tuned source: models.tuning costs ~0.1 s of imports, and every pane's
+    # header asks this on mount, while the models are still loading.
+    from models.tuning.store import load_lineage
+
     try:
         return load_lineage(source[len(TUNED_PREFIX) :])
     except DuetError:

@@ -82,3 +82,11 @@ def test_table_and_machine_info():
     text = table([row])
     assert "x" in text and "0.500" in text and "NO" in text
     json.dumps({"machine": info, "results": [row]})
+
+
+def test_startup_children_may_cache_byte_code_like_an_installed_duet(monkeypatch, tmp_path):
+    from benchmarks.startup import child_env
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    env = child_env(str(tmp_path))
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["DUET_DATA_DIR"] == str(tmp_path)

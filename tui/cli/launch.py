@@ -8,6 +8,7 @@ from models.errors import DuetError
 from models.pair import open_sessions
 from models.session import CLOSE_TIMEOUT_S, close_sessions
 from tui.cli.options import UsageError, pane_configs, prepare_embedded_models, sampling_settings
+from tui.cli.start_up import end_start_up_after
 
 
 def run_app(args: argparse.Namespace) -> int:
@@ -25,6 +26,7 @@ def build_app(args: argparse.Namespace):
     # screen is built: loading the embedded pair is most of the time to a ready app.
     prepare_embedded_models(configs)
     started = {session.role: session for session in open_sessions(configs, sampling)}
+    end_start_up_after(session.loading for session in started.values())
     try:
         from tui.app import DuetApp
 

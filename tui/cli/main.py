@@ -9,6 +9,7 @@ import sys
 from typing import NoReturn
 
 from tui.cli.options import UsageError, add_model_options, add_sampling_options
+from tui.cli.start_up import end_start_up
 
 
 class _Parser(argparse.ArgumentParser):
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     # subparser sets needs_network=True) may. Set before huggingface_hub is ever imported.
     if not getattr(args, "needs_network", False):
         os.environ["HF_HUB_OFFLINE"] = "1"
+    if not _is_the_app(args):
+        end_start_up()  # the app ends it once its models have loaded (tui.cli.launch)
     status = _dispatch(args)
     _exit_now_if_abandoned(status)
     return status
@@ -141,6 +144,10 @@ def _exit_now_if_abandoned(status: int) -> None:
         except (OSError, ValueError):
             pass
     os._exit(status)
+
+
+def _is_the_app(args: argparse.Namespace) -> bool:
+    return getattr(args, "func", None) is None and args.command not in ("ask", "info")
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,13 +30,22 @@ class DecodeAborted(RuntimeError):
     """llama_decode stopped because the cancel event was set."""
 
 
+@functools.cache
 def _strlen() -> Any | None:
-    for name in (None, ctypes.util.find_library("c"), "msvcrt"):
+    # find_library runs `ldconfig -p` in a subprocess: asked only when the process's own symbols
+    # lack strlen, and once (every model load makes a switch).
+    for name in _libc_names():
         try:
             return ctypes.CDLL(name).strlen
         except (OSError, AttributeError, TypeError):
             continue
     return None
+
+
+def _libc_names() -> Iterator[str | None]:
+    yield None
+    yield ctypes.util.find_library("c")
+    yield "msvcrt"
 
 
 class AbortSwitch:
