@@ -198,15 +198,23 @@ def test_ctrl_c_stops_at_the_next_step_and_saves_nothing(tmp_path, data_env):
 
 
 def test_a_second_ctrl_c_quits_at_once_kills_the_training_and_leaves_no_folder(tmp_path, data_env):
+    import os
     import signal
     import time
 
     child, seen = _tune_until_it_converts(tmp_path, data_env, "abandoned")
-    child.send_signal(signal.SIGINT)
     deadline = time.monotonic() + 60
-    while not _training_children(tmp_path) and time.monotonic() < deadline:
+    while not (training := _training_children(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _training_children(tmp_path), "the training child never started"
+    assert training, "the training child never started"
+    # The training child frozen: a step that does not end, so that the second Ctrl+C, not the
+    # end of the step, is what ends the run (it did end first in one run, the copy being quick).
+    os.kill(training[0], signal.SIGSTOP)
+    child.send_signal(signal.SIGINT)
+    assert child.stderr is not None
+    while "stopping at the next step" not in (line := child.stderr.readline()):
+        assert line, "".join(seen)
+        seen.append(line)
     child.send_signal(signal.SIGINT)
     rest = child.communicate(timeout=30)[1]
     assert child.returncode == 130, "".join(seen) + rest

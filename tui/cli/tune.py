@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import signal
 import sys
@@ -212,14 +213,20 @@ def _train(the_plan):
         finally:
             finished.set()
 
+    presses = itertools.count()
+
     def on_ctrl_c(signum, frame) -> None:
-        if abandon.is_set():
-            raise KeyboardInterrupt  # a third: the worker did not answer, leave without it
-        if cancel.is_set():
+        # Counted with one C call: a second Ctrl+C can run this handler again inside the first
+        # (Python checks for signals between any two bytecodes), and a flag read and then set
+        # there lost the second press: the run went on to its next step.
+        press = next(presses)
+        if press == 0:
+            cancel.set()
+            print("\nduet: stopping at the next step (Ctrl+C again to quit at once)", file=sys.stderr)
+        elif press == 1:
             abandon.set()  # the worker kills the child and removes its folder within ~0.1 s
-            return
-        print("\nduet: stopping at the next step (Ctrl+C again to quit at once)", file=sys.stderr)
-        cancel.set()
+        else:
+            raise KeyboardInterrupt  # a third: the worker did not answer, leave without it
 
     printer = _Printer()
     # A handler installed before the worker starts, not an `except KeyboardInterrupt` around the
