@@ -11,7 +11,6 @@ from textual import events, on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from models.errors import DuetError
 from models.files.describe import pair_caveat
@@ -40,6 +39,7 @@ from tui.screens.main import MainScreen
 from tui.screens.settings import SettingsScreen
 from tui.text.safe_app import SafeTextApp
 from tui.widgets.answer import prepare_markdown
+from tui.widgets.footer import KeyFooter
 from tui.widgets.pane import ChatPane
 from tui.widgets.pane_row import PaneRow
 from tui.widgets.prompt_input import PromptInput
@@ -114,7 +114,7 @@ class DuetApp(
                 yield pane
         yield StartHint(id="start-hint")
         yield PromptInput(id="prompt")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.config.theme:

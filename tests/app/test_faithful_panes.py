@@ -178,8 +178,13 @@ async def test_footer_and_start_hint_fit_80_columns():
     app = scripted_app({"base": "b", "chat": "c"})
     async with app.run_test(size=(80, 24)) as pilot:
         await wait_until(pilot, lambda: loaded(app))
-        await pilot.pause(0.2)
-        keys = {key.action: key for key in app.query_one(Footer).query("FooterKey")}
+
+        def shown_keys() -> dict:
+            return {key.action: key for key in app.query_one(Footer).query("FooterKey") if key.region.width}
+
+        # the key bar is rebuilt once the bindings have been quiet for 0.1 s (tui/widgets/footer.py)
+        await wait_until(pilot, lambda: "help" in shown_keys(), 10, "the key bar")
+        keys = shown_keys()
         assert 0 < keys["help"].region.right <= 80  # F1 always in view
         for action in ("copy_answer", "history", "models", "page(-1)", "presets"):
             assert action in keys
@@ -187,6 +192,33 @@ async def test_footer_and_start_hint_fit_80_columns():
         assert hint.size.height <= 2  # the hint line and the family caveat: two of 24 rows
         text = hint.render().plain
         assert "alt+1…9" in text and "1 dog" in text and "F1" in text
+
+
+async def test_the_key_bar_is_rebuilt_once_for_a_burst_of_bindings_changes():
+    from tui.widgets.footer import KeyFooter
+
+    app = scripted_app({"base": "b", "chat": "c"})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: loaded(app))
+        footer = app.query_one(KeyFooter)
+        await wait_until(pilot, lambda: footer.query("FooterKey"), 10, "the key bar")
+        await pilot.pause(0.3)
+        rebuilds = []
+        recompose = footer.recompose
+
+        async def counted() -> None:
+            rebuilds.append(1)
+            await recompose()
+
+        footer.recompose = counted  # type: ignore[method-assign]
+        built = footer.query("FooterKey").first()
+        for _ in range(3):  # a burst of three signals (Textual's Footer rebuilt three times)
+            app.screen.refresh_bindings()
+            await pilot.pause(0.02)
+        await pilot.pause(0.4)
+        assert len(rebuilds) == 1
+        keys = list(footer.query("FooterKey"))
+        assert built not in keys and "help" in {key.action for key in keys}  # rebuilt from the bindings now
 
 
 # -- 4. presets share nothing ---------------------------------------------------------------------

@@ -95,3 +95,18 @@ def test_textuals_escape_digit_table_is_where_alt_digits_expects_it():
     time.sleep(constants.ESCAPE_DELAY + 0.05)  # ESC alone waits this long for what follows it
     keys += [getattr(e, "key", None) for e in parser.tick()]
     assert "alt+2" in keys, keys
+
+
+def test_the_footer_rebuilds_through_the_hook_key_footer_overrides():
+    from textual.widgets import Footer
+
+    from tui.widgets.footer import KeyFooter
+
+    source = inspect.getsource(Footer.bindings_changed)
+    assert "self._bindings_ready = True" in source and "self.recompose" in source, (
+        "Footer.bindings_changed no longer sets _bindings_ready and recomposes (tui/widgets/footer.py KeyFooter)"
+    )
+    assert "self.screen.bindings_updated_signal.subscribe(self, self.bindings_changed)" in inspect.getsource(
+        Footer.on_mount
+    ), "Footer no longer subscribes bindings_changed on mount (KeyFooter's override would be dead)"
+    assert KeyFooter.bindings_changed is not Footer.bindings_changed
