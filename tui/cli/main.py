@@ -146,22 +146,22 @@ def _exit_now_if_abandoned(status: int) -> None:
     os._exit(status)
 
 
+# The commands the short parser knows besides the app itself, each a function named as the
+# command in its module; every other command is the app (or a subparser's func).
+_SHORT_COMMANDS: dict[str, str] = {"ask": "tui.cli.ask", "info": "tui.cli.info"}
+
+
 def _is_the_app(args: argparse.Namespace) -> bool:
-    return getattr(args, "func", None) is None and args.command not in ("ask", "info")
+    return getattr(args, "func", None) is None and args.command not in _SHORT_COMMANDS
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
         if getattr(args, "func", None) is not None:
             return args.func(args)
-        if args.command == "ask":
-            from tui.cli.ask import ask
-
-            return ask(args)
-        if args.command == "info":
-            from tui.cli.info import info
-
-            return info(args)
+        if args.command in _SHORT_COMMANDS:
+            command = getattr(importlib.import_module(_SHORT_COMMANDS[args.command]), args.command)
+            return command(args)
         from tui.cli.launch import run_app
 
         return run_app(args)
