@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 from benchmarks.app_driver import fresh_turn, interleave_in_app, run_app, send_and_wait, wait_for
@@ -15,7 +16,7 @@ from benchmarks.bare_process import BareProcess
 from benchmarks.lens_scoring import lens_scoring
 from benchmarks.safety_costs import abort_switch, template_render
 from benchmarks.startup import startup
-from benchmarks.stats import decode_rate, figure_result, interleave, median, percentile, ratio
+from benchmarks.stats import decode_rate, figure_result, interleave, median, on_own_thread, percentile, ratio
 from models.engines.llama.engine import LlamaEngine
 from models.events import Finished, TextDelta
 from models.files.embedded import DEFAULT_BASE, DEFAULT_CHAT, embedded_path
@@ -342,7 +343,8 @@ def first_token(repeats: int, data_dir: str) -> dict:
     bare = {}
     for role, name in (("base", "gemma-3-270m"), ("chat", "smollm2-135m-instruct")):
         llama = bare_llama(embedded_path(name), threads)
-        bare[role] = median([bare_stream(llama, prompts[role], sampling)["ttft_s"] for _ in range(repeats)])
+        runs = [on_own_thread(partial(bare_stream, llama, prompts[role], sampling)) for _ in range(repeats)]
+        bare[role] = median([run["ttft_s"] for run in runs])
         llama.close()
     d = {r: median([t[r] for t in duet]) for r in ("base", "chat")}
     worst = max(d.values())

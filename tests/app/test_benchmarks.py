@@ -1,10 +1,13 @@
 """The benchmarks measure what they claim (tiny runs; no timing assertions)."""
 
 import json
+import os
+import threading
+import time
 
 import pytest
 
-from benchmarks import figures
+from benchmarks import figures, stats
 from benchmarks.__main__ import machine, table
 
 
@@ -90,3 +93,62 @@ def test_startup_children_may_cache_byte_code_like_an_installed_duet(monkeypatch
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     env = child_env(str(tmp_path))
     assert "PYTHONDONTWRITEBYTECODE" not in env and env["DUET_DATA_DIR"] == str(tmp_path)
+
+
+def _os_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+def _os_threads_settle(expected: int) -> int:
+    """The process's thread count once it is ``expected``, or after 5 s: an ended thread's OpenMP
+    pool is told to exit when the thread ends and leaves a moment later."""
+    deadline = time.monotonic() + 5
+    while _os_threads() != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return _os_threads()
+
+
+def test_interleaved_runs_leave_no_openmp_team_behind():
+    # A bare side that decodes with two threads on the benchmark's own thread would keep an
+    # OpenMP team alive for the rest of the run and slow every later figure in the process
+    # (libgomp throttles once it holds more threads than cores): each run gets a thread that ends.
+    from benchmarks.bare import bare_llama
+    from models.files.embedded import embedded_path
+
+    llama = bare_llama(embedded_path("smollm2-135m-instruct"), n_threads=2, n_ctx=256)
+    tokens = llama.tokenize(b"The history of the Roman Empire, told year by year.")
+    before = _os_threads()
+
+    def decode() -> int:
+        llama.reset()
+        llama.eval(tokens)
+        return len(tokens)
+
+    a, b = stats.interleave(2, decode, decode)
+    assert a == b == [len(tokens)] * 2
+    assert _os_threads_settle(before) == before
+    # The same decode on a thread that stays alive does keep a team (so the check can fail); the
+    # thread ends afterwards, so this test leaves none behind in the test process either.
+    decoded, release = threading.Event(), threading.Event()
+
+    def decode_and_stay() -> None:
+        decode()
+        decoded.set()
+        release.wait(30)
+
+    staying = threading.Thread(target=decode_and_stay)
+    staying.start()
+    try:
+        assert decoded.wait(30)
+        time.sleep(0.2)
+        assert _os_threads() > before + 1  # the thread itself and its OpenMP pool
+    finally:
+        release.set()
+        staying.join()
+    llama.close()
+
+
+def test_on_own_thread_returns_and_raises_on_the_callers_thread():
+    assert stats.on_own_thread(lambda: 41 + 1) == 42
+    with pytest.raises(ValueError, match="bad"):
+        stats.on_own_thread(lambda: int("bad"))
