@@ -51,7 +51,12 @@ def panes(lora):
 
 
 def answer(session: PaneSession, prompt: str, sampling: SamplingSettings | None = None):
-    session.turns.clear()
+    # From the same state every time: the prompt prefix warmed, the message read as one batch.
+    # A prompt asked again would otherwise reuse the cache and decode its last token alone, and
+    # llama.cpp's one-token and batch kernels differ in the last digits (SmolLM2's logits by up to
+    # 0.47 on an AVX2-only EPYC): enough to flip a near tie and make two equal models disagree.
+    session.clear()
+    session.warming.result(timeout=60)
     turn = session.send(prompt, sampling=sampling).result(timeout=120)
     assert turn.error is None, turn.error
     return turn
