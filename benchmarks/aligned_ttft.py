@@ -24,13 +24,14 @@ import threading
 import time
 
 from benchmarks.bare import bare_llama
-from benchmarks.stats import figure_result, median, on_own_thread, ratio
+from benchmarks.stats import figure_result, median, ratio
 from models.engines.llama import kv_state
 from models.engines.llama.engine import LlamaEngine
 from models.events import Finished
 from models.files.embedded import embedded_path
 from models.prompts import RAW, get_mode
 from models.settings import ModelSpec, SamplingSettings, default_threads_per_model
+from models.worker import on_own_thread
 
 QUESTION = "What is the capital of France?"
 MODELS = ("gemma-3-270m", "smollm2-135m-instruct")
@@ -138,7 +139,7 @@ def timed_figure(quick: bool) -> dict:
     """The figure as `python -m benchmarks` runs it, with its elapsed time like the others."""
     started = time.perf_counter()
     # On a thread that ends with the figure: its decodes run here, not on a pane's worker, and the
-    # OpenMP team they start must not outlive it (benchmarks/stats.py on_own_thread).
+    # OpenMP team they start must not outlive it (models/worker.py on_own_thread).
     result = on_own_thread(lambda: aligned_first_token(3 if quick else 7))
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(f"  done: {result['figure']} ({result['elapsed_s']} s)", file=sys.stderr, flush=True)

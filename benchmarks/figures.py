@@ -16,7 +16,7 @@ from benchmarks.bare_process import BareProcess
 from benchmarks.lens_scoring import lens_scoring
 from benchmarks.safety_costs import abort_switch, template_render
 from benchmarks.startup import startup
-from benchmarks.stats import decode_rate, figure_result, interleave, median, on_own_thread, percentile, ratio
+from benchmarks.stats import decode_rate, figure_result, interleave, median, percentile, ratio
 from models.engines.llama.engine import LlamaEngine
 from models.events import Finished, TextDelta
 from models.files.embedded import DEFAULT_BASE, DEFAULT_CHAT, embedded_path
@@ -24,6 +24,7 @@ from models.pair import PaneConfig
 from models.prompts import RAW
 from models.settings import ModelSpec, SamplingSettings, default_threads_per_model
 from models.threads import available_cores
+from models.worker import on_own_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 # A prompt both embedded models continue for hundreds of tokens without stopping.

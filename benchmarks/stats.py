@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from models.worker import on_own_thread
 
 T = TypeVar("T")
 
@@ -22,32 +23,6 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered))))
     return ordered[rank - 1]
-
-
-def on_own_thread(fn: Callable[[], T]) -> T:
-    """``fn()`` on a thread that ends with it (its result returned, its exception raised here).
-
-    Why: llama.cpp's OpenMP team belongs to the thread that first decoded with more than one
-    thread, and lives as long as that thread. A bare side decoding on the benchmark's main thread
-    would leave one behind for the rest of the run; once the process holds more OpenMP threads
-    than cores, libgomp throttles its barrier spin and every later figure in this process decodes
-    slower (Duet's panes avoid it the same way: models/worker.py). Measured 2026-12-07 on a 2-core
-    Xeon: figure 18b's lens took 1.70 s after one two-thread decode on the main thread, 1.13 s
-    without (bare, in its own process: 1.08-1.17 s)."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as err:  # raised again on the caller's thread
-            box["error"] = err
-
-    thread = threading.Thread(target=run, name="benchmark-sample")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def interleave(repeats: int, a: Callable[[], T], b: Callable[[], T]) -> tuple[list[T], list[T]]:

@@ -23,7 +23,32 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def on_own_thread(fn: Callable[[], T]) -> T:
+    """``fn()`` on a thread that ends with it: its result returned, its exception raised here.
+
+    For model work a caller would otherwise do on a thread that outlives it (a benchmark's or a
+    test's main thread): the OpenMP team such work starts ends with this thread, for the reason
+    above. Measured 2026-12-07 on a 2-core Xeon: the app's lens took 1.70 s in a process whose main
+    thread had once decoded with two threads, 1.13 s in one whose main thread had not."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as err:  # raised again on the caller's thread
+            box["error"] = err
+
+    thread = threading.Thread(target=run, name="own-thread")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class SerialWorker:

@@ -5,6 +5,7 @@ Every test lives in one tier folder (unit, engine, cli, app, e2e) and gets that 
 so `pytest -m unit` runs the tests that need no model (see CONTRIBUTING.md).
 """
 
+import inspect
 import os
 import sys
 import tempfile
@@ -20,9 +21,14 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 # Tests never write to the user's real history or config (subprocesses inherit these).
 os.environ.setdefault("DUET_DATA_DIR", tempfile.mkdtemp(prefix="duet-test-data-"))
 os.environ.setdefault("DUET_CONFIG_DIR", tempfile.mkdtemp(prefix="duet-test-config-"))
+# The tests' `duet` children import Duet from this source tree: let them cache its byte-code here,
+# as an installed duet has it from pip. Where the environment forbids that (PYTHONDONTWRITEBYTECODE,
+# set on some CI machines), every child compiled ~130 modules again, 0.14 s of CPU before its loads.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "engine", "cli", "app", "e2e")
+pytest_plugins = ("pytester",)  # tests/unit/test_test_threads.py runs a small suite under this conftest's rule
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,6 +38,27 @@ def pytest_collection_modifyitems(config, items):
         if tier not in TIERS:
             raise pytest.UsageError(f"{item.nodeid}: put every test in one tier folder ({', '.join(TIERS)})")
         item.add_marker(tier)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """A plain (not async) test's body runs on a thread that ends with it (models/worker.py
+    on_own_thread).
+
+    Why: llama.cpp's OpenMP team belongs to the thread that first decodes (or trains) with more
+    than one thread and lives as long as that thread. One test doing that on pytest's own thread
+    left a team behind for the rest of the run; the process then held more OpenMP threads than
+    cores, libgomp throttled its barrier spin, and every later test's decodes ran slower
+    (models/worker.py has the measurements). Async tests keep pytest-asyncio's event loop on this
+    thread: the app they drive decodes on its panes' workers, whose threads end with each job."""
+    if pyfuncitem.get_closest_marker("asyncio") or inspect.iscoroutinefunction(pyfuncitem.function):
+        return None
+    from models.worker import on_own_thread
+
+    funcargs = pyfuncitem.funcargs
+    kwargs = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    on_own_thread(lambda: pyfuncitem.obj(**kwargs))
+    return True
 
 
 @pytest.fixture(scope="session")

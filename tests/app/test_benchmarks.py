@@ -146,9 +146,3 @@ def test_interleaved_runs_leave_no_openmp_team_behind():
         release.set()
         staying.join()
     llama.close()
-
-
-def test_on_own_thread_returns_and_raises_on_the_callers_thread():
-    assert stats.on_own_thread(lambda: 41 + 1) == 42
-    with pytest.raises(ValueError, match="bad"):
-        stats.on_own_thread(lambda: int("bad"))

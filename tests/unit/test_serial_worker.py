@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from models.worker import SerialWorker
+from models.worker import SerialWorker, on_own_thread
 
 
 def test_jobs_run_in_order_one_at_a_time_each_on_a_new_thread():
@@ -85,3 +85,16 @@ def test_shutdown_waits_for_the_running_job_even_when_the_last_was_cancelled():
     gate.set()
     waiter.join(10)
     assert not waiter.is_alive() and running.result() is True
+
+
+def test_on_own_thread_runs_on_a_thread_that_ends_and_raises_on_the_callers():
+    ran_on = []
+
+    def work():
+        ran_on.append(threading.current_thread())
+        return 41 + 1
+
+    assert on_own_thread(work) == 42
+    assert ran_on[0] is not threading.current_thread() and not ran_on[0].is_alive()
+    with pytest.raises(ValueError, match="bad"):
+        on_own_thread(lambda: int("bad"))
