@@ -9,6 +9,7 @@ import inspect
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,11 @@ def pytest_pyfunc_call(pyfuncitem):
 
     funcargs = pyfuncitem.funcargs
     kwargs = {name: funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    on_own_thread(lambda: pyfuncitem.obj(**kwargs))
+    result = on_own_thread(lambda: pyfuncitem.obj(**kwargs))
+    if result is not None:  # what pytest's own pytest_pyfunc_call says of a test that returns
+        warnings.warn(
+            pytest.PytestReturnNotNoneWarning(f"{pyfuncitem.nodeid} returned {type(result)!r}, not None"), stacklevel=1
+        )
     return True
 
 

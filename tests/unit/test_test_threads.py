@@ -28,11 +28,12 @@ def test_a_failure_in_the_body_is_reported_as_the_tests(pytester):
         "import threading\n"
         "def test_fails():\n    assert 1 == 2\n"
         "def test_passes():\n    assert threading.current_thread() is not threading.main_thread()\n"
+        "def test_returns():\n    return 3\n"
     )
     # (without the snapshot plugin: its session end would remove the outer session's report folder)
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:textual-snapshot", "-p", "no:asyncio")
-    result.assert_outcomes(failed=1, passed=1)
-    assert "assert 1 == 2" in result.stdout.str()
+    result.assert_outcomes(failed=1, passed=2, warnings=1)
+    assert "assert 1 == 2" in result.stdout.str() and "test_returns returned <class 'int'>" in result.stdout.str()
 
 
 async def test_an_async_test_keeps_the_event_loop_on_pytests_thread():
